@@ -1,0 +1,53 @@
+/**
+ * Every environment variable a function reads, named once. The CDK stack sets them, the local
+ * server sets them, the handlers read them through here.
+ */
+export const ENV = {
+  /** Secrets Manager id or ARN of the provider's signing secret. */
+  signingSecretId: 'SIGNING_SECRET_ID',
+  /** Overrides the registry's signature header (BuddyStat's doc names none). */
+  signatureHeader: 'SIGNATURE_HEADER',
+  /** Talki's configurable visitor-id field name (default `userToken`). */
+  talkiUserTokenField: 'TALKI_USER_TOKEN_FIELD',
+  /** `dynamodb` (default) or `http`. */
+  directory: 'CUSTOMER_DIRECTORY',
+  customersTable: 'CUSTOMERS_TABLE',
+  /** Base URL of the team's internal user API, for the `http` directory. */
+  directoryUrl: 'CUSTOMER_API_URL',
+  /** Secrets Manager id of the bearer token for the internal user API (plain string or `{ "token": ... }`). */
+  directoryTokenSecretId: 'CUSTOMER_API_TOKEN_SECRET_ID',
+  /** `eventbridge` (default) or `file`. */
+  eventSink: 'EVENT_SINK',
+  eventBusName: 'EVENT_BUS_NAME',
+  /** JSON-lines file for the `file` sink. */
+  eventsFile: 'EVENTS_FILE',
+  /** DynamoDB table that remembers delivered webhook events (24 h). */
+  dedupeTable: 'DEDUPE_TABLE',
+  secretsTtlSeconds: 'SECRETS_TTL_SECONDS',
+  secretsPreviousGraceSeconds: 'SECRETS_PREVIOUS_GRACE_SECONDS',
+  secretsMinRefreshSeconds: 'SECRETS_MIN_REFRESH_SECONDS',
+  replayWindowSeconds: 'REPLAY_WINDOW_SECONDS',
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+/** A positive number from the environment, or the fallback when unset or not a number. */
+export function numberFromEnv(env: NodeJS.ProcessEnv, name: EnvName, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  return Number.isFinite(value) && value >= 0 ? value : fallback;
+}
+
+/** Creates a value on first use: SDK clients are built once per container, never at import in tests. */
+export function lazy<T>(create: () => T): () => T {
+  let value: T | undefined;
+  let made = false;
+  return () => {
+    if (!made) {
+      value = create();
+      made = true;
+    }
+    return value as T;
+  };
+}

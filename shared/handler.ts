@@ -1,0 +1,209 @@
+import { parseHttpEvent, type HttpRequest } from './http/request.js';
+import { errorResponse, jsonResponse, unavailableResponse, type HttpResponse } from './http/response.js';
+import { ENV, numberFromEnv } from './config.js';
+import { describeError, logger as defaultLogger, type Logger } from './log.js';
+import { matchRoute, signatureHeader, type ProviderDefinition, type RouteDefinition } from './providers.js';
+import { checkTimestamp } from './signing/replay.js';
+import { signatureShape, verifySignature, type VerifyResult } from './signing/verify.js';
+import type { SecretsCache, SecretStage } from './secrets/cache.js';
+
+/** What a provider's logic decided: the answer, and the outcome word the request log carries. */
+export interface Answer {
+  readonly response: HttpResponse;
+  readonly outcome: string;
+  readonly eventType?: string;
+  readonly dedupeKey?: string;
+  readonly droppedFields?: readonly string[];
+}
+
+export type JsonBody = { readonly ok: true; readonly value: unknown } | { readonly ok: false };
+
+/** A request whose signature verified, as the provider's logic sees it. */
+export interface VerifiedRequest {
+  readonly request: HttpRequest;
+  readonly route: RouteDefinition;
+  readonly provider: ProviderDefinition;
+  /** The secret version that verified: `AWSPENDING`/`AWSPREVIOUS` show a rotation in progress. */
+  readonly secretStage: SecretStage;
+  /** The body parsed as JSON, once, shared by the replay check and the provider's logic. */
+  json(): JsonBody;
+  readonly receivedAtMs: number;
+}
+
+export type ProviderLogic = (verified: VerifiedRequest) => Promise<Answer>;
+
+export interface SignedHandlerOptions {
+  readonly provider: ProviderDefinition;
+  readonly secrets: SecretsCache;
+  /** The Secrets Manager secret id or ARN; read per call so tests and the local server can set it late. */
+  readonly secretId?: () => string | undefined;
+  /**
+   * The messages a signature may cover, the bytes as sent first. Defaults: the raw body, or for
+   * query-signed providers the raw query and then its `URLSearchParams` serialisation.
+   */
+  readonly signedMessages?: (request: HttpRequest, json: () => JsonBody) => Iterable<Uint8Array>;
+  readonly now?: () => number;
+  readonly logger?: Logger;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export type LambdaHttpHandler = (event: unknown) => Promise<HttpResponse>;
+
+function* defaultSignedMessages(provider: ProviderDefinition, request: HttpRequest): Iterable<Uint8Array> {
+  if (provider.signature.signs === 'body') {
+    yield request.rawBody;
+    return;
+  }
+  yield Buffer.from(request.rawQuery, 'utf8');
+  // A proxy may re-encode the query (e.g. `@` vs `%40`); the platform signed URLSearchParams' form.
+  const reserialised = request.query.toString();
+  if (reserialised !== request.rawQuery) yield Buffer.from(reserialised, 'utf8');
+}
+
+/** Signature values from the header, with the platform's scheme prefix (such as `Bearer `) removed. */
+export function signatureValues(request: HttpRequest, header: string, scheme: string | undefined): string[] {
+  const values = request.headers.all(header);
+  if (!scheme) return values;
+  const prefix = scheme.trim().toLowerCase();
+  return values.map((v) => (v.toLowerCase().startsWith(prefix + ' ') ? v.slice(prefix.length + 1).trim() : v));
+}
+
+function parseJsonOnce(raw: Buffer): () => JsonBody {
+  let parsed: JsonBody | undefined;
+  return () => {
+    if (parsed) return parsed;
+    try {
+      parsed = { ok: true, value: JSON.parse(raw.toString('utf8')) };
+    } catch {
+      parsed = { ok: false };
+    }
+    return parsed;
+  };
+}
+
+const VERIFY_FAILURE_MESSAGE: Record<string, string> = {
+  missing: 'Missing signature',
+  malformed: 'Malformed signature',
+  mismatch: 'Invalid signature',
+};
+
+/**
+ * Composes what every provider shares around its own logic: event parsing, routing, body limit,
+ * signature verification with rotation-aware secrets, the replay window, error mapping and one
+ * structured log line per request. The returned handler never throws.
+ */
+export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogic): LambdaHttpHandler {
+  const { provider, secrets } = options;
+  const env = options.env ?? process.env;
+  const now = options.now ?? Date.now;
+  const log = options.logger ?? defaultLogger;
+  const secretId = options.secretId ?? (() => env[provider.secretEnv]);
+  const header = signatureHeader(provider, env);
+
+  const handle = async (event: unknown): Promise<{ answer: Answer; request?: HttpRequest; route?: RouteDefinition }> => {
+    const parsed = parseHttpEvent(event, provider.maxBodyBytes);
+    if (!parsed.ok) {
+      return parsed.failure.reason === 'body_too_large'
+        ? { answer: { outcome: 'body_too_large', response: errorResponse(413, `Body exceeds ${parsed.failure.limitBytes} bytes`) } }
+        : { answer: { outcome: 'malformed_event', response: errorResponse(400, 'Unrecognised request') } };
+    }
+    const request = parsed.request;
+    const match = matchRoute(provider, request.method, request.path);
+    if (!match.ok) {
+      return match.status === 404
+        ? { request, answer: { outcome: 'unknown_route', response: errorResponse(404, 'Not found') } }
+        : { request, answer: { outcome: 'method_not_allowed', response: errorResponse(405, 'Method not allowed', { allow: match.allow.join(', ') }) } };
+    }
+    const route = match.route;
+    const id = secretId();
+    if (!id) {
+      return { request, route, answer: { outcome: 'secret_not_configured', response: unavailableResponse('Signing secret not configured', 30) } };
+    }
+
+    const signatures = signatureValues(request, header, provider.signature.scheme);
+    const shape = signatureShape(signatures, provider.signature.encoding);
+    if (shape !== 'ok') {
+      return { request, route, answer: { outcome: `bad_signature_${shape}`, response: errorResponse(401, VERIFY_FAILURE_MESSAGE[shape]!) } };
+    }
+    const json = parseJsonOnce(request.rawBody);
+    const messages = () => options.signedMessages?.(request, json) ?? defaultSignedMessages(provider, request);
+    const verifyWith = async (): Promise<{ result: VerifyResult; stages: readonly SecretStage[] } | undefined> => {
+      const candidates = await secrets.candidates(id, route.secretKey);
+      if (!candidates.ok) return undefined;
+      const result = verifySignature({ messages: messages(), signatures, secrets: candidates.secrets, encoding: provider.signature.encoding });
+      return { result, stages: candidates.stages };
+    };
+
+    let verified = await verifyWith();
+    if (verified && !verified.result.ok && verified.result.reason === 'mismatch' && (await secrets.refreshAfterMismatch(id))) {
+      verified = await verifyWith();
+    }
+    if (!verified) {
+      return { request, route, answer: { outcome: 'secrets_unavailable', response: unavailableResponse('Signing secret temporarily unavailable', 5) } };
+    }
+    const result = verified.result;
+    if (!result.ok) {
+      if (result.reason === 'no_secret') {
+        return { request, route, answer: { outcome: 'secret_not_configured', response: unavailableResponse('Signing secret not configured', 30) } };
+      }
+      return { request, route, answer: { outcome: `bad_signature_${result.reason}`, response: errorResponse(401, VERIFY_FAILURE_MESSAGE[result.reason] ?? 'Invalid signature') } };
+    }
+
+    const receivedAtMs = now();
+    if (provider.replay) {
+      const rule = provider.replay;
+      let value: unknown;
+      if (rule.in === 'query') value = request.query.get(rule.field) ?? undefined;
+      else {
+        const body = json();
+        if (!body.ok) return { request, route, answer: { outcome: 'invalid_json', response: errorResponse(400, 'Body is not valid JSON') } };
+        value = typeof body.value === 'object' && body.value !== null ? (body.value as Record<string, unknown>)[rule.field] : undefined;
+      }
+      const fresh = checkTimestamp(value, receivedAtMs, numberFromEnv(env, ENV.replayWindowSeconds, rule.windowSeconds));
+      if (!fresh.ok) return { request, route, answer: { outcome: fresh.reason, response: errorResponse(401, 'Timestamp missing or outside the allowed window') } };
+    }
+
+    const answer = await logic({
+      request,
+      route,
+      provider,
+      secretStage: verified.stages[result.secretIndex] ?? 'AWSCURRENT',
+      json,
+      receivedAtMs,
+    });
+    return { request, route, answer };
+  };
+
+  return async (event: unknown): Promise<HttpResponse> => {
+    const started = performance.now();
+    let outcome: Answer;
+    let request: HttpRequest | undefined;
+    let route: RouteDefinition | undefined;
+    try {
+      const handled = await handle(event);
+      outcome = handled.answer;
+      request = handled.request;
+      route = handled.route;
+    } catch (error) {
+      log.error({ message: 'unhandled error in handler', provider: provider.id, outcome: 'internal_error', ...describeError(error) });
+      outcome = { outcome: 'internal_error', response: errorResponse(500, 'Internal error') };
+    }
+    const status = outcome.response.statusCode;
+    log.log(status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', {
+      provider: provider.id,
+      route: route?.path ?? request?.path,
+      method: request?.method,
+      format: request?.format,
+      outcome: outcome.outcome,
+      status,
+      latencyMs: Math.round((performance.now() - started) * 100) / 100,
+      requestId: request?.requestId,
+      eventType: outcome.eventType,
+      dedupeKey: outcome.dedupeKey,
+      droppedFields: outcome.droppedFields,
+    });
+    return outcome.response;
+  };
+}
+
+export { jsonResponse, errorResponse, unavailableResponse };

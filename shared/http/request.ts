@@ -1,0 +1,186 @@
+import type {
+  APIGatewayProxyEvent,
+  APIGatewayProxyEventV2,
+} from 'aws-lambda';
+
+/**
+ * The three events AWS hands a Lambda that sits behind HTTP:
+ * API Gateway REST (payload 1.0), HTTP API (payload 2.0) and function URLs (payload 2.0 shape).
+ */
+export type HttpEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
+
+export type EventFormat = 'rest-v1' | 'http-v2';
+
+/** One request, whatever carried it: the bytes and query exactly as the caller signed them. */
+export interface HttpRequest {
+  readonly format: EventFormat;
+  readonly method: string;
+  readonly path: string;
+  readonly headers: RequestHeaders;
+  /** The body bytes as sent: base64 bodies decoded, text bodies as UTF-8, never re-serialised. */
+  readonly rawBody: Buffer;
+  /**
+   * The query string as sent, without `?`. REST v1 events carry no raw query, so for them it is
+   * rebuilt in order from the decoded parameters the way `URLSearchParams` serialises.
+   */
+  readonly rawQuery: string;
+  readonly query: URLSearchParams;
+  readonly requestId: string | undefined;
+  readonly sourceIp: string | undefined;
+}
+
+export type ParseFailure =
+  | { readonly reason: 'body_too_large'; readonly limitBytes: number }
+  | { readonly reason: 'malformed_event' };
+
+export type ParseResult =
+  | { readonly ok: true; readonly request: HttpRequest }
+  | { readonly ok: false; readonly failure: ParseFailure };
+
+/** Lambda's own synchronous invocation payload limit. */
+export const LAMBDA_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024;
+
+/** Case-insensitive header access over whatever shape the event used. */
+export class RequestHeaders {
+  private readonly values: ReadonlyMap<string, readonly string[]>;
+
+  constructor(entries: Iterable<readonly [string, string | undefined]>) {
+    const map = new Map<string, string[]>();
+    for (const [name, value] of entries) {
+      if (value === undefined) continue;
+      const key = name.toLowerCase();
+      const list = map.get(key);
+      if (list) list.push(value);
+      else map.set(key, [value]);
+    }
+    this.values = map;
+  }
+
+  /** The first value sent for a header (before any comma-joining was undone). */
+  get(name: string): string | undefined {
+    return this.values.get(name.toLowerCase())?.[0];
+  }
+
+  /**
+   * Every value of a header: duplicates delivered as separate values (REST v1 multi-value headers)
+   * and duplicates comma-joined by API Gateway HTTP APIs and function URLs, split and trimmed.
+   * Only for headers whose values can never contain a comma themselves, such as signatures.
+   */
+  all(name: string): string[] {
+    const raw = this.values.get(name.toLowerCase()) ?? [];
+    return raw.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v.length > 0);
+  }
+
+  has(name: string): boolean {
+    return this.values.has(name.toLowerCase());
+  }
+}
+
+function isV2(event: HttpEvent): event is APIGatewayProxyEventV2 {
+  return (event as APIGatewayProxyEventV2).version === '2.0';
+}
+
+/** The decoded size of a base64 string, known before decoding it. */
+function base64DecodedLength(text: string): number {
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  return Math.floor((text.length * 3) / 4) - padding;
+}
+
+function bodyBytes(
+  body: string | null | undefined,
+  isBase64Encoded: boolean | undefined,
+  limitBytes: number,
+): Buffer | ParseFailure {
+  if (body === null || body === undefined || body === '') return Buffer.alloc(0);
+  const size = isBase64Encoded ? base64DecodedLength(body) : Buffer.byteLength(body, 'utf8');
+  if (size > limitBytes) return { reason: 'body_too_large', limitBytes };
+  return isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
+}
+
+/** REST v1 has no raw query: rebuild it in the order API Gateway kept, as `URLSearchParams` writes it. */
+export function serialiseQuery(
+  multiValue: Record<string, string[] | undefined> | null | undefined,
+  singleValue: Record<string, string | undefined> | null | undefined,
+): string {
+  const params = new URLSearchParams();
+  if (multiValue) {
+    for (const [name, values] of Object.entries(multiValue)) {
+      for (const value of values ?? []) params.append(name, value);
+    }
+  } else if (singleValue) {
+    for (const [name, value] of Object.entries(singleValue)) {
+      if (value !== undefined) params.append(name, value);
+    }
+  }
+  return params.toString();
+}
+
+function v1Headers(event: APIGatewayProxyEvent): RequestHeaders {
+  // multiValueHeaders holds every value when present; headers alone keeps only the last one.
+  if (event.multiValueHeaders && Object.keys(event.multiValueHeaders).length > 0) {
+    const entries: [string, string][] = [];
+    for (const [name, values] of Object.entries(event.multiValueHeaders)) {
+      for (const value of values ?? []) entries.push([name, value]);
+    }
+    return new RequestHeaders(entries);
+  }
+  return new RequestHeaders(Object.entries(event.headers ?? {}));
+}
+
+function fromV1(event: APIGatewayProxyEvent, limitBytes: number): ParseResult {
+  if (typeof event.httpMethod !== 'string') return { ok: false, failure: { reason: 'malformed_event' } };
+  const body = bodyBytes(event.body, event.isBase64Encoded, limitBytes);
+  if (!Buffer.isBuffer(body)) return { ok: false, failure: body };
+  const rawQuery = serialiseQuery(event.multiValueQueryStringParameters, event.queryStringParameters);
+  return {
+    ok: true,
+    request: {
+      format: 'rest-v1',
+      method: event.httpMethod.toUpperCase(),
+      path: event.path ?? '/',
+      headers: v1Headers(event),
+      rawBody: body,
+      rawQuery,
+      query: new URLSearchParams(rawQuery),
+      requestId: event.requestContext?.requestId,
+      sourceIp: event.requestContext?.identity?.sourceIp ?? undefined,
+    },
+  };
+}
+
+function fromV2(event: APIGatewayProxyEventV2, limitBytes: number): ParseResult {
+  const http = event.requestContext?.http;
+  if (!http || typeof http.method !== 'string') return { ok: false, failure: { reason: 'malformed_event' } };
+  const body = bodyBytes(event.body, event.isBase64Encoded, limitBytes);
+  if (!Buffer.isBuffer(body)) return { ok: false, failure: body };
+  const rawQuery = event.rawQueryString ?? '';
+  // Payload 2.0 moves cookies out of the headers; put them back so nothing the caller sent is lost.
+  const headerEntries: [string, string | undefined][] = Object.entries(event.headers ?? {});
+  if (event.cookies && event.cookies.length > 0) headerEntries.push(['cookie', event.cookies.join('; ')]);
+  return {
+    ok: true,
+    request: {
+      format: 'http-v2',
+      method: http.method.toUpperCase(),
+      path: event.rawPath ?? http.path ?? '/',
+      headers: new RequestHeaders(headerEntries),
+      rawBody: body,
+      rawQuery,
+      query: new URLSearchParams(rawQuery),
+      requestId: event.requestContext.requestId,
+      sourceIp: http.sourceIp,
+    },
+  };
+}
+
+/** Turns any HTTP-shaped Lambda event into one request value; never throws. */
+export function parseHttpEvent(event: unknown, limitBytes: number = LAMBDA_PAYLOAD_LIMIT_BYTES): ParseResult {
+  if (typeof event !== 'object' || event === null) return { ok: false, failure: { reason: 'malformed_event' } };
+  try {
+    return isV2(event as HttpEvent)
+      ? fromV2(event as APIGatewayProxyEventV2, limitBytes)
+      : fromV1(event as APIGatewayProxyEvent, limitBytes);
+  } catch {
+    return { ok: false, failure: { reason: 'malformed_event' } };
+  }
+}

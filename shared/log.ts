@@ -1,0 +1,68 @@
+/**
+ * Structured JSON logs, one object per line on stdout (bypassing console's text prefix so CloudWatch
+ * Logs Insights and metric filters read every field). Field names are a closed set on purpose: there
+ * is no field that could carry a secret, a signature or a raw body.
+ */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface LogFields {
+  readonly message?: string;
+  readonly provider?: string;
+  readonly route?: string;
+  readonly method?: string;
+  readonly outcome?: string;
+  readonly status?: number;
+  readonly latencyMs?: number;
+  readonly requestId?: string;
+  readonly format?: string;
+  readonly secretId?: string;
+  readonly stage?: string;
+  readonly versions?: number;
+  readonly eventType?: string;
+  readonly deliveryId?: string;
+  readonly dedupeKey?: string;
+  readonly errorName?: string;
+  readonly detail?: string;
+  readonly droppedFields?: readonly string[];
+  readonly count?: number;
+}
+
+export type LogSink = (line: string) => void;
+
+const LEVEL_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+function levelFromEnv(): LogLevel {
+  const raw = (process.env.LOG_LEVEL ?? 'info').toLowerCase();
+  return raw in LEVEL_ORDER ? (raw as LogLevel) : 'info';
+}
+
+export interface Logger {
+  log(level: LogLevel, fields: LogFields): void;
+  info(fields: LogFields): void;
+  warn(fields: LogFields): void;
+  error(fields: LogFields): void;
+}
+
+export function createLogger(
+  sink: LogSink = (line) => process.stdout.write(line + '\n'),
+  minLevel: LogLevel = levelFromEnv(),
+): Logger {
+  const log = (level: LogLevel, fields: LogFields): void => {
+    if (LEVEL_ORDER[level] < LEVEL_ORDER[minLevel]) return;
+    sink(JSON.stringify({ level, time: new Date().toISOString(), ...fields }));
+  };
+  return {
+    log,
+    info: (fields) => log('info', fields),
+    warn: (fields) => log('warn', fields),
+    error: (fields) => log('error', fields),
+  };
+}
+
+/** A name and a short reason for an unknown error: never the error's own payload or stack. */
+export function describeError(error: unknown): { errorName: string; detail: string } {
+  if (error instanceof Error) return { errorName: error.name, detail: error.message.slice(0, 200) };
+  return { errorName: typeof error, detail: 'non-Error value thrown' };
+}
+
+export const logger: Logger = createLogger();

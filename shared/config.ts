@@ -29,6 +29,15 @@ export const ENV = {
   replayWindowSeconds: 'REPLAY_WINDOW_SECONDS',
 } as const;
 
+/**
+ * The signing secret a provider's function reads: `SIGNING_SECRET_ID_<PROVIDER>` first (several providers
+ * share one process in local runs), then `SIGNING_SECRET_ID` (one provider per Lambda function).
+ */
+export function signingSecretIdFromEnv(providerId: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const specific = env[`${ENV.signingSecretId}_${providerId.toUpperCase()}`];
+  return specific && specific.length > 0 ? specific : env[ENV.signingSecretId] || undefined;
+}
+
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
 /** A positive number from the environment, or the fallback when unset or not a number. */

@@ -1,6 +1,6 @@
 import { parseHttpEvent, type HttpRequest } from './http/request.js';
 import { errorResponse, jsonResponse, unavailableResponse, type HttpResponse } from './http/response.js';
-import { ENV, numberFromEnv } from './config.js';
+import { ENV, numberFromEnv, signingSecretIdFromEnv } from './config.js';
 import { describeError, logger as defaultLogger, type Logger } from './log.js';
 import { matchRoute, signatureHeader, type ProviderDefinition, type RouteDefinition } from './providers.js';
 import { checkTimestamp } from './signing/replay.js';
@@ -97,7 +97,7 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
   const env = options.env ?? process.env;
   const now = options.now ?? Date.now;
   const log = options.logger ?? defaultLogger;
-  const secretId = options.secretId ?? (() => env[provider.secretEnv]);
+  const secretId = options.secretId ?? (() => signingSecretIdFromEnv(provider.id, env));
   const header = signatureHeader(provider, env);
 
   const handle = async (event: unknown): Promise<{ answer: Answer; request?: HttpRequest; route?: RouteDefinition }> => {

@@ -56,9 +56,8 @@ export interface ProviderDefinition {
   readonly secretKeys: readonly string[];
   readonly replay?: ReplayRule;
   readonly budget: TimeBudget;
+  /** Larger bodies get 413. Webhooks stay under EventBridge's 256 KB entry limit, with room for metadata. */
   readonly maxBodyBytes: number;
-  /** Environment variable naming this provider's Secrets Manager secret in its function. */
-  readonly secretEnv: 'SIGNING_SECRET_ID';
 }
 
 const KIB = 1024;
@@ -76,7 +75,6 @@ export const PROVIDERS = {
     // Buddy does not publish its timeout, only that it retries once then falls back: answer fast.
     budget: { platformTimeoutMs: 3_000, dependencyDeadlineMs: 1_500, functionTimeoutSeconds: 3, memoryMb: 512 },
     maxBodyBytes: 16 * KIB,
-    secretEnv: 'SIGNING_SECRET_ID',
   },
   talki: {
     id: 'talki',
@@ -88,7 +86,6 @@ export const PROVIDERS = {
     secretKeys: ['signingSecret'],
     budget: { platformTimeoutMs: 5_000, dependencyDeadlineMs: 3_000, functionTimeoutSeconds: 5, memoryMb: 512 },
     maxBodyBytes: 16 * KIB,
-    secretEnv: 'SIGNING_SECRET_ID',
   },
   bullseye: {
     id: 'bullseye',
@@ -102,8 +99,7 @@ export const PROVIDERS = {
     signature: { header: 'X-Bullseye-Signature', encoding: 'hex', signs: 'body' },
     secretKeys: ['identification', 'billing'],
     budget: { platformTimeoutMs: 10_000, dependencyDeadlineMs: 5_000, functionTimeoutSeconds: 10, memoryMb: 512 },
-    maxBodyBytes: 256 * KIB,
-    secretEnv: 'SIGNING_SECRET_ID',
+    maxBodyBytes: 240 * KIB,
   },
   buddystat: {
     id: 'buddystat',
@@ -115,8 +111,7 @@ export const PROVIDERS = {
     signature: { header: 'X-BuddyStat-Signature', encoding: 'hex', signs: 'body' },
     secretKeys: ['signingSecret'],
     budget: { platformTimeoutMs: 10_000, dependencyDeadlineMs: 6_000, functionTimeoutSeconds: 10, memoryMb: 512 },
-    maxBodyBytes: 256 * KIB,
-    secretEnv: 'SIGNING_SECRET_ID',
+    maxBodyBytes: 240 * KIB,
   },
   helper: {
     id: 'helper',
@@ -129,7 +124,6 @@ export const PROVIDERS = {
     replay: { in: 'query', field: 'timestamp', windowSeconds: 300 },
     budget: { platformTimeoutMs: 15_000, dependencyDeadlineMs: 5_000, functionTimeoutSeconds: 15, memoryMb: 512 },
     maxBodyBytes: 16 * KIB,
-    secretEnv: 'SIGNING_SECRET_ID',
   },
 } as const satisfies Record<ProviderId, ProviderDefinition>;
 

@@ -1,0 +1,41 @@
+import { isJsonObject, type Parsed } from '../../shared/contract.js';
+import type { HttpRequest } from '../../shared/http/request.js';
+import type { JsonBody } from '../../shared/handler.js';
+import { stringField, type WebhookClassification } from '../../shared/webhook.js';
+
+/** BuddyStat outgoing webhooks (shared/providers/buddystat-webhooks.txt). */
+export const BUDDYSTAT_EVENTS = ['session.created', 'goal.converted', 'alert.triggered', 'event.tracked'] as const;
+export type BuddyStatEvent = (typeof BUDDYSTAT_EVENTS)[number];
+
+export function isKnownEvent(type: string): type is BuddyStatEvent {
+  return (BUDDYSTAT_EVENTS as readonly string[]).includes(type);
+}
+
+/**
+ * What BuddyStat may have signed: the raw body first, then — because its documented verifier hashes
+ * `JSON.stringify(payload)` — the compact re-serialisation of the parsed body, when that differs.
+ */
+export function* buddyStatSignedMessages(request: HttpRequest, json: () => JsonBody): Iterable<Uint8Array> {
+  yield request.rawBody;
+  const body = json();
+  if (!body.ok) return;
+  const compact = Buffer.from(JSON.stringify(body.value), 'utf8');
+  if (!compact.equals(request.rawBody)) yield compact;
+}
+
+/** Events outside the documented four are still forwarded, marked unknown, never dropped. */
+export function classifyBuddyStatEvent(body: unknown): Parsed<WebhookClassification> {
+  if (!isJsonObject(body)) return { ok: false, error: 'Body must be a JSON object' };
+  const type = stringField(body, 'event', 'type', 'eventType');
+  const deliveryId = stringField(body, 'deliveryId', 'delivery_id');
+  return {
+    ok: true,
+    value: {
+      eventType: type ?? 'unknown',
+      payload: body,
+      test: body.test === true,
+      unknownType: type === undefined || !isKnownEvent(type),
+      ...(deliveryId ? { deliveryId } : {}),
+    },
+  };
+}

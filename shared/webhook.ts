@@ -1,0 +1,56 @@
+import type { WebhookDeps } from './deps.js';
+import { dedupeKeyFor, forwardOnce } from './events/forward.js';
+import type { Answer, VerifiedRequest } from './handler.js';
+import { jsonResponse, unavailableResponse } from './http/response.js';
+
+export interface WebhookClassification {
+  readonly eventType: string;
+  readonly payload: unknown;
+  readonly test: boolean;
+  readonly unknownType: boolean;
+  /** A platform delivery id, when the platform sends one: a better de-duplication key than the body hash. */
+  readonly deliveryId?: string;
+}
+
+const RETRY_AFTER_SECONDS: Record<string, number> = { delivery_in_progress: 5 };
+
+/**
+ * Forwards a verified webhook once and answers the platform: 200 only when the event is on the bus
+ * (or was already), 503 otherwise so the platform's retry delivers it.
+ */
+export async function forwardWebhook(verified: VerifiedRequest, deps: WebhookDeps, event: WebhookClassification): Promise<Answer> {
+  const { request, route, provider } = verified;
+  const dedupeKey = dedupeKeyFor(provider.id, request.rawBody, event.deliveryId);
+  const result = await forwardOnce(
+    {
+      provider: provider.id,
+      eventType: event.eventType,
+      payload: event.payload,
+      delivery: {
+        dedupeKey,
+        receivedAt: new Date(verified.receivedAtMs).toISOString(),
+        route: route.path,
+        test: event.test,
+        unknownType: event.unknownType,
+        ...(request.requestId ? { requestId: request.requestId } : {}),
+      },
+    },
+    { sink: deps.sink, ledger: deps.ledger, deadlineMs: provider.budget.dependencyDeadlineMs, ...(deps.logger ? { logger: deps.logger } : {}) },
+  );
+  const logged = { eventType: event.eventType, dedupeKey };
+  if (result.ok) {
+    const outcome = event.test ? `${result.outcome}_test` : event.unknownType ? `${result.outcome}_unknown_type` : result.outcome;
+    return { ...logged, outcome, response: jsonResponse(200, { received: true, ...(result.outcome === 'duplicate' ? { duplicate: true } : {}) }) };
+  }
+  return { ...logged, outcome: result.outcome, response: unavailableResponse('Event not delivered; retry later', RETRY_AFTER_SECONDS[result.outcome] ?? 1) };
+}
+
+/** The payload's `field` when it is a non-empty string. */
+export function stringField(payload: unknown, ...fields: string[]): string | undefined {
+  if (typeof payload !== 'object' || payload === null) return undefined;
+  for (const field of fields) {
+    const value = (payload as Record<string, unknown>)[field];
+    if (typeof value === 'string' && value.length > 0) return value;
+  }
+  return undefined;
+}

@@ -47,7 +47,8 @@ export class RequestHeaders {
   constructor(entries: Iterable<readonly [string, string | undefined]>) {
     const map = new Map<string, string[]>();
     for (const [name, value] of entries) {
-      if (value === undefined) continue;
+      // AWS sends strings; anything else (a hand-made or corrupted event) is no header at all.
+      if (typeof value !== 'string') continue;
       const key = name.toLowerCase();
       const list = map.get(key);
       if (list) list.push(value);
@@ -132,12 +133,14 @@ function fromV1(event: APIGatewayProxyEvent, limitBytes: number): ParseResult {
   const body = bodyBytes(event.body, event.isBase64Encoded, limitBytes);
   if (!Buffer.isBuffer(body)) return { ok: false, failure: body };
   const rawQuery = serialiseQuery(event.multiValueQueryStringParameters, event.queryStringParameters);
+  const path: unknown = event.path ?? '/';
+  if (typeof path !== 'string') return { ok: false, failure: { reason: 'malformed_event' } };
   return {
     ok: true,
     request: {
       format: 'rest-v1',
       method: event.httpMethod.toUpperCase(),
-      path: event.path ?? '/',
+      path,
       headers: v1Headers(event),
       rawBody: body,
       rawQuery,
@@ -153,7 +156,10 @@ function fromV2(event: APIGatewayProxyEventV2, limitBytes: number): ParseResult 
   if (!http || typeof http.method !== 'string') return { ok: false, failure: { reason: 'malformed_event' } };
   const body = bodyBytes(event.body, event.isBase64Encoded, limitBytes);
   if (!Buffer.isBuffer(body)) return { ok: false, failure: body };
-  const rawQuery = event.rawQueryString ?? '';
+  const rawQuery: unknown = event.rawQueryString ?? '';
+  const path: unknown = event.rawPath ?? http.path ?? '/';
+  // Routing and signing read these as strings; an event where they are not is malformed (400), not a 500.
+  if (typeof path !== 'string' || typeof rawQuery !== 'string') return { ok: false, failure: { reason: 'malformed_event' } };
   // Payload 2.0 moves cookies out of the headers; put them back so nothing the caller sent is lost.
   const headerEntries: [string, string | undefined][] = Object.entries(event.headers ?? {});
   if (event.cookies && event.cookies.length > 0) headerEntries.push(['cookie', event.cookies.join('; ')]);
@@ -162,7 +168,7 @@ function fromV2(event: APIGatewayProxyEventV2, limitBytes: number): ParseResult 
     request: {
       format: 'http-v2',
       method: http.method.toUpperCase(),
-      path: event.rawPath ?? http.path ?? '/',
+      path,
       headers: new RequestHeaders(headerEntries),
       rawBody: body,
       rawQuery,

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { ENV, numberFromEnv, type EnvName } from '../config.js';
 import { describeError, logger as defaultLogger, type Logger } from '../log.js';
+import { sdkClientConfig } from '../aws/client-config.js';
 
 export type SecretStage = 'AWSCURRENT' | 'AWSPENDING' | 'AWSPREVIOUS';
 
@@ -69,14 +70,13 @@ export function secretForKey(secretString: string, key: string): string | undefi
 interface CacheEntry {
   versions: readonly SecretVersion[];
   fetchedAt: number;
+  /** When AWSPREVIOUS stops verifying: checked on every use, not only at the next fetch. */
+  previousUntil: number;
 }
 
 /** Default client: short timeouts so a slow Secrets Manager cannot eat a provider's whole time budget. */
 export function defaultSecretsManagerClient(): SecretsManagerClient {
-  return new SecretsManagerClient({
-    maxAttempts: 2,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
-  });
+  return new SecretsManagerClient(sdkClientConfig(2_000));
 }
 
 function stageOf(entry: SecretVersionsListEntry): SecretStage | undefined {
@@ -147,7 +147,9 @@ export class SecretsCache {
   private forKey(entry: CacheEntry, key: string): CandidatesResult {
     const secrets: string[] = [];
     const stages: SecretStage[] = [];
+    const previousExpired = this.now() >= entry.previousUntil;
     for (const version of entry.versions) {
+      if (version.stage === 'AWSPREVIOUS' && previousExpired) continue;
       const secret = secretForKey(version.secretString, key);
       if (secret !== undefined && !secrets.includes(secret)) {
         secrets.push(secret);
@@ -190,7 +192,8 @@ export class SecretsCache {
     const current = staged.find((v) => v.stage === 'AWSCURRENT');
     if (!current) throw new Error(`secret has no AWSCURRENT version`);
     const currentCreated = current.entry.CreatedDate?.getTime() ?? 0;
-    const inGrace = this.now() - currentCreated < this.previousGraceMs;
+    const previousUntil = currentCreated + this.previousGraceMs;
+    const inGrace = this.now() < previousUntil;
     const wanted = staged
       .filter((v) => v.stage !== 'AWSPREVIOUS' || inGrace)
       .sort((a, b) => STAGE_ORDER[a.stage] - STAGE_ORDER[b.stage]);
@@ -202,7 +205,7 @@ export class SecretsCache {
       if (secretString !== undefined) versions.push({ versionId, stage, secretString });
     }
     this.logger.info({ message: 'signing secret loaded', outcome: 'secret_loaded', secretId, versions: versions.length });
-    return { versions, fetchedAt: this.now() };
+    return { versions, fetchedAt: this.now(), previousUntil };
   }
 
   /** A version's value, fetched once. Only AWSCURRENT is required; another that fails is skipped. */

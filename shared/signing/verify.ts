@@ -71,12 +71,13 @@ export function verifySignature(input: VerifyInput): VerifyResult {
       .map((s) => decodeSignature(s, input.encoding))
       .filter((d): d is Buffer => d !== undefined);
     if (decoded.length === 0) return { ok: false, reason: 'malformed' };
-    const secrets = input.secrets.filter((s) => s.length > 0);
+    // Empty secrets are skipped but keep their place: secretIndex points into input.secrets.
+    const secrets = input.secrets.map((secret, index) => ({ secret, index })).filter(({ secret }) => secret.length > 0);
     if (secrets.length === 0) return { ok: false, reason: 'no_secret' };
     let messageIndex = 0;
     for (const message of input.messages) {
-      for (let secretIndex = 0; secretIndex < secrets.length; secretIndex++) {
-        const expected = hmacSha256(secrets[secretIndex]!, message);
+      for (const { secret, index: secretIndex } of secrets) {
+        const expected = hmacSha256(secret, message);
         // Every decoded value is exactly DIGEST_BYTES long, so timingSafeEqual cannot throw here.
         if (decoded.some((got) => timingSafeEqual(got, expected))) {
           return { ok: true, secretIndex, messageIndex };

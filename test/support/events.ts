@@ -29,32 +29,43 @@ function bodyFields(spec: RequestSpec): { body: string | undefined; isBase64Enco
 
 /** HTTP API and function URLs lower-case header names and comma-join repeated headers. */
 function joinedHeaders(spec: RequestSpec): Record<string, string> {
-  const headers: Record<string, string> = {};
+  // A Map, then Object.fromEntries: names such as `constructor` or `__proto__` become plain own keys, as in a parsed event.
+  const headers = new Map<string, string>();
   for (const [name, value] of spec.headers ?? []) {
     const key = name.toLowerCase();
-    headers[key] = headers[key] === undefined ? value : `${headers[key]},${value}`;
+    const previous = headers.get(key);
+    headers.set(key, previous === undefined ? value : `${previous},${value}`);
   }
-  return headers;
+  return Object.fromEntries(headers);
+}
+
+/** Appends to a list kept by name; the lists become an object of own keys (see joinedHeaders). */
+function appendTo(lists: Map<string, string[]>, name: string, value: string): void {
+  const list = lists.get(name);
+  if (list) list.push(value);
+  else lists.set(name, [value]);
 }
 
 function decodedQuery(query: string | undefined): { single: Record<string, string> | null; multi: Record<string, string[]> | null } {
   if (!query) return { single: null, multi: null };
-  const single: Record<string, string> = {};
-  const multi: Record<string, string[]> = {};
+  const single = new Map<string, string>();
+  const multi = new Map<string, string[]>();
   for (const [name, value] of new URLSearchParams(query)) {
-    single[name] = value;
-    (multi[name] ??= []).push(value);
+    single.set(name, value);
+    appendTo(multi, name, value);
   }
-  return { single, multi };
+  return { single: Object.fromEntries(single), multi: Object.fromEntries(multi) };
 }
 
 export function restV1Event(spec: RequestSpec): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  const lastValues = new Map<string, string>();
+  const allValues = new Map<string, string[]>();
   for (const [name, value] of spec.headers ?? []) {
-    headers[name] = value; // REST v1 keeps the last value in `headers`...
-    (multiValueHeaders[name] ??= []).push(value); // ...and all of them here.
+    lastValues.set(name, value); // REST v1 keeps the last value in `headers`...
+    appendTo(allValues, name, value); // ...and all of them here.
   }
+  const headers: Record<string, string> = Object.fromEntries(lastValues);
+  const multiValueHeaders: Record<string, string[]> = Object.fromEntries(allValues);
   const { single, multi } = decodedQuery(spec.query);
   const { body, isBase64Encoded } = bodyFields(spec);
   return {

@@ -1,0 +1,254 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { toBuddyResponse } from '../functions/buddy/contract.js';
+import { toHelperResponse } from '../functions/helper/contract.js';
+import { toTalkiResponse } from '../functions/talki/contract.js';
+import { signingSecretIdFromEnv } from '../shared/config.js';
+import { InMemoryDirectory } from '../shared/customers/memory.js';
+import { withDeadline } from '../shared/deadline.js';
+import { jsonResponse, signatureValues, signedHandler } from '../shared/handler.js';
+import { parseHttpEvent } from '../shared/http/request.js';
+import { createLogger, type Logger } from '../shared/log.js';
+import { PROVIDER_IDS, PROVIDERS, type ProviderId } from '../shared/providers.js';
+import { signatureShape, verifySignature } from '../shared/signing/verify.js';
+import type { PlatformRequest } from '../local/platform-requests.js';
+import {
+  BENCH_NOW_MS,
+  BENCH_PROFILE,
+  SECRET_ID,
+  SECRET_VALUES,
+  createHandler,
+  eventOf,
+  platformRequest,
+  secretFor,
+  signatureOf,
+  silentLogger,
+  stubbedSecrets,
+} from './fixtures.js';
+import { fixed, median, verdict, yieldToLoop, type SectionResult, type Table } from './support.js';
+
+/**
+ * Section 1: the warm cost of one invocation, in-process, next to the least any verifier must do
+ * with the same bytes (one HMAC-SHA256, one constant-time compare, one parse), measured in the same
+ * run so the ratio holds on any machine.
+ */
+export interface HandlerCostOptions {
+  /** Invocations per measured round. */
+  readonly iterations: number;
+  readonly rounds: number;
+  readonly warmup: number;
+}
+
+export const TARGET_RATIO = 2.5;
+
+const now = () => BENCH_NOW_MS;
+
+/** Nanoseconds per call of a synchronous function. */
+function timeSync(fn: () => unknown, iterations: number): number {
+  let sink: unknown;
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) sink = fn();
+  const elapsed = Number(process.hrtime.bigint() - start);
+  if (sink === Symbol.for('never')) console.log(sink); // keeps the result alive
+  return elapsed / iterations;
+}
+
+/** Nanoseconds per call of an async function, each call awaited before the next (one warm container). */
+async function timeAsync(fn: () => Promise<unknown>, iterations: number): Promise<number> {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) await fn();
+  return Number(process.hrtime.bigint() - start) / iterations;
+}
+
+/**
+ * The floor for this request: what the platform's own doc sample does to verify it. One HMAC-SHA256
+ * of the signed bytes (the body; Helper's query string), the received signature decoded and compared
+ * in constant time, and the input parsed once (JSON.parse of the body; Helper has no body, so its
+ * query string through URLSearchParams).
+ */
+export function floorFor(provider: ProviderId, request: PlatformRequest): () => unknown {
+  const definition = PROVIDERS[provider];
+  const secret = secretFor(provider);
+  const signed = definition.signature.signs === 'query' ? (request.query ?? '') : (request.body ?? '');
+  const signature = signatureOf(provider, request);
+  const encoding = definition.signature.encoding;
+  if (definition.signature.signs === 'query') {
+    return () => {
+      const expected = createHmac('sha256', secret).update(signed).digest();
+      const got = Buffer.from(signature, encoding);
+      const ok = got.length === expected.length && timingSafeEqual(got, expected);
+      return ok ? new URLSearchParams(signed) : undefined;
+    };
+  }
+  return () => {
+    const expected = createHmac('sha256', secret).update(signed).digest();
+    const got = Buffer.from(signature, encoding);
+    const ok = got.length === expected.length && timingSafeEqual(got, expected);
+    return ok ? JSON.parse(signed) : undefined;
+  };
+}
+
+interface Measured {
+  readonly floorNs: number;
+  readonly quietNs: number;
+  readonly loggedNs: number;
+  readonly status: number;
+}
+
+async function measureProvider(provider: ProviderId, options: HandlerCostOptions): Promise<Measured> {
+  const request = platformRequest(provider);
+  const event = eventOf(request);
+  // As deployed: the handler reads process.env (SIGNING_SECRET_ID is set for the section's duration).
+  const env = process.env;
+  const build = (logger: Logger) => createHandler(provider, { secrets: stubbedSecrets(SECRET_VALUES[provider], now), logger, env, now });
+  const quiet = build(silentLogger);
+  // The request log line is built in full (JSON.stringify, ISO time); only the write to stdout is left out.
+  const logged = build(createLogger(() => undefined, 'info'));
+  const floor = floorFor(provider, request);
+
+  const first = await quiet(event);
+  await logged(event);
+  if (first.statusCode !== 200) return { floorNs: NaN, quietNs: NaN, loggedNs: NaN, status: first.statusCode };
+
+  timeSync(floor, options.warmup);
+  await timeAsync(() => quiet(event), options.warmup);
+  await timeAsync(() => logged(event), options.warmup);
+
+  const floors: number[] = [];
+  const quiets: number[] = [];
+  const loggeds: number[] = [];
+  // Interleaved rounds: a slow patch of the machine hits all three alike; the median drops outliers.
+  for (let round = 0; round < options.rounds; round++) {
+    floors.push(timeSync(floor, options.iterations));
+    quiets.push(await timeAsync(() => quiet(event), options.iterations));
+    loggeds.push(await timeAsync(() => logged(event), options.iterations));
+    await yieldToLoop();
+  }
+  return { floorNs: median(floors), quietNs: median(quiets), loggedNs: median(loggeds), status: first.statusCode };
+}
+
+const us = (ns: number) => fixed(ns / 1000, 2);
+
+interface Part {
+  readonly label: string;
+  readonly measure: () => Promise<number>;
+}
+
+/**
+ * Where Buddy's invocation spends its time: the pipeline alone (signedHandler answering a constant),
+ * then each step measured on its own with the same request. The steps overlap the totals (they are
+ * not a partition): they show which single step costs what, to say where a change would pay.
+ */
+async function breakdown(options: HandlerCostOptions): Promise<Table> {
+  const provider = 'buddy';
+  const definition = PROVIDERS[provider];
+  const request = platformRequest(provider);
+  const event = eventOf(request);
+  const env = { SIGNING_SECRET_ID: SECRET_ID };
+  const secrets = stubbedSecrets(SECRET_VALUES[provider], now);
+  await secrets.candidates(SECRET_ID, 'signingSecret');
+  const constant = jsonResponse(200, { userId: 'usr_ada' });
+  const pipeline = signedHandler({ provider: definition, secrets, logger: silentLogger, env, now }, async () => ({ outcome: 'resolved', response: constant }));
+  const full = createHandler(provider, { secrets, logger: silentLogger, env, now });
+  const parsed = parseHttpEvent(event, definition.maxBodyBytes);
+  if (!parsed.ok) throw new Error('bench: the Buddy event does not parse');
+  const httpRequest = parsed.request;
+  const signatures = [signatureOf(provider, request)];
+  const secret = secretFor(provider);
+  const directory = new InMemoryDirectory([BENCH_PROFILE]);
+  const sessionId = BENCH_PROFILE.sessionIds![0]!;
+  const lineLogger = createLogger(() => undefined, 'info');
+  const processEnv = { ...process.env, SIGNING_SECRET_ID: SECRET_ID };
+  const iterations = options.iterations;
+  const sync = (fn: () => unknown) => async () => {
+    timeSync(fn, options.warmup);
+    return timeSync(fn, iterations);
+  };
+  const async_ = (fn: () => Promise<unknown>) => async () => {
+    await timeAsync(fn, options.warmup);
+    return timeAsync(fn, iterations);
+  };
+  const parts: Part[] = [
+    { label: 'floor (HMAC-SHA256 + timingSafeEqual + JSON.parse)', measure: sync(floorFor(provider, request)) },
+    { label: 'full Buddy handler (no log)', measure: async_(() => full(event)) },
+    { label: 'pipeline only: signedHandler answering a constant (no log)', measure: async_(() => pipeline(event)) },
+    { label: 'parseHttpEvent (HTTP API v2 event -> request)', measure: sync(() => parseHttpEvent(event, definition.maxBodyBytes)) },
+    { label: 'signature header read + shape check', measure: sync(() => signatureShape(signatureValues(httpRequest, definition.signature.header, undefined), 'hex')) },
+    { label: 'secrets cache lookup, warm (candidates)', measure: async_(() => secrets.candidates(SECRET_ID, 'signingSecret')) },
+    { label: 'verifySignature, one secret', measure: sync(() => verifySignature({ messages: [httpRequest.rawBody], signatures, secrets: [secret], encoding: 'hex' })) },
+    { label: 'in-memory lookup awaited', measure: async_(() => directory.findBySessionId(sessionId)) },
+    { label: 'same lookup inside withDeadline (timer + AbortController)', measure: async_(() => withDeadline(1_500, (signal) => directory.findBySessionId(sessionId, { signal }))) },
+    { label: 'new AbortController().signal (the signal alone)', measure: sync(() => new AbortController().signal) },
+    { label: 'toBuddyResponse(profile)', measure: sync(() => toBuddyResponse(BENCH_PROFILE)) },
+    { label: 'toTalkiResponse(profile)', measure: sync(() => toTalkiResponse(BENCH_PROFILE)) },
+    { label: 'toHelperResponse(profile)', measure: sync(() => toHelperResponse(BENCH_PROFILE)) },
+    { label: 'jsonResponse(200, Buddy answer)', measure: sync(() => jsonResponse(200, toBuddyResponse(BENCH_PROFILE))) },
+    {
+      label: 'request log line built (JSON.stringify + ISO time), not written',
+      measure: sync(() => lineLogger.info({ provider, route: '/buddy/identity', method: 'POST', format: 'http-v2', outcome: 'resolved', status: 200, latencyMs: 12.34, requestId: 'JKJaXmPLvHcESHA=' })),
+    },
+    { label: 'signingSecretIdFromEnv on a process.env copy', measure: sync(() => signingSecretIdFromEnv(provider, processEnv)) },
+    { label: 'signingSecretIdFromEnv on process.env itself', measure: sync(() => signingSecretIdFromEnv(provider, process.env)) },
+  ];
+  const rows: string[][] = [];
+  for (const part of parts) {
+    const rounds: number[] = [];
+    for (let round = 0; round < Math.max(3, Math.ceil(options.rounds / 2)); round++) rounds.push(await part.measure());
+    rows.push([part.label, us(median(rounds))]);
+  }
+  return { caption: 'Where the time goes (Buddy; each step timed on its own, same request, same run)', headers: ['step', 'µs'], rows };
+}
+
+export async function handlerCost(options: HandlerCostOptions): Promise<SectionResult> {
+  const previous = process.env.SIGNING_SECRET_ID;
+  process.env.SIGNING_SECRET_ID = SECRET_ID;
+  try {
+    return await measureAll(options);
+  } finally {
+    if (previous === undefined) delete process.env.SIGNING_SECRET_ID;
+    else process.env.SIGNING_SECRET_ID = previous;
+  }
+}
+
+async function measureAll(options: HandlerCostOptions): Promise<SectionResult> {
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  let allMet = true;
+  for (const provider of PROVIDER_IDS) {
+    const m = await measureProvider(provider, options);
+    if (!Number.isFinite(m.quietNs)) {
+      rows.push([provider, 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', `MISSED (answered ${m.status}, not 200)`]);
+      allMet = false;
+      continue;
+    }
+    const quietRatio = m.quietNs / m.floorNs;
+    const loggedRatio = m.loggedNs / m.floorNs;
+    allMet &&= quietRatio <= TARGET_RATIO && loggedRatio <= TARGET_RATIO;
+    rows.push([
+      provider,
+      us(m.floorNs),
+      us(m.quietNs),
+      `${fixed(quietRatio)}×`,
+      verdict(quietRatio <= TARGET_RATIO),
+      us(m.loggedNs),
+      `${fixed(loggedRatio)}×`,
+      verdict(loggedRatio <= TARGET_RATIO),
+    ]);
+  }
+  const table: Table = {
+    headers: ['provider', 'floor µs', 'handler µs (no log)', 'ratio', `≤ ${TARGET_RATIO}×`, 'handler µs (log line built)', 'ratio', `≤ ${TARGET_RATIO}×`],
+    rows,
+  };
+  notes.push(allMet ? `Every handler is within ${TARGET_RATIO}× its floor.` : `Target ${TARGET_RATIO}× the floor: MISSED for at least one handler (see the rows marked MISSED).`);
+  return {
+    id: '1',
+    title: 'Warm handler cost per invocation vs. the verification floor',
+    method: [
+      `Each provider's own handler (create<Name>Handler) invoked in-process with an HTTP API (payload 2.0) event carrying the platform's request as its doc signs it; ${options.rounds} rounds of ${options.iterations} sequential awaited invocations after ${options.warmup} warm-up ones, median round reported.`,
+      'Dependencies stubbed at their interfaces: InMemoryDirectory (lookups), a sink that accepts at once and a ledger that always answers "new" (webhooks: every iteration does the full forward), the secrets cache warmed once with a clock that never expires. The handler reads process.env, as deployed.',
+      'Floor, same bytes, same run: one HMAC-SHA256 of the signed bytes, the signature decoded and compared with timingSafeEqual, one JSON.parse of the body (Helper: its query string through URLSearchParams, as it has no body).',
+      '"no log": a logger that does nothing. "log line built": the real logger (JSON.stringify of the request line with an ISO timestamp) writing to a no-op sink, so only the stdout write is left out.',
+    ],
+    tables: [table, await breakdown(options)],
+    notes,
+  };
+}

@@ -1,0 +1,249 @@
+import { PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+import type { LambdaHttpHandler } from '../shared/handler.js';
+import { SECRETS_DEFAULTS, SecretsCache } from '../shared/secrets/cache.js';
+import { buildPlatformRequest } from '../local/platform-requests.js';
+import { startSecretsManagerStandIn, type SecretsManagerStandIn } from '../local/stand-ins/secrets-manager.js';
+import { BENCH_NOW_MS, createHandler, eventOf, silentLogger } from './fixtures.js';
+import { verdict, type SectionResult, type Table } from './support.js';
+
+/**
+ * Section 3: Secrets Manager calls per 10,000 invocations, counted where they arrive: the local
+ * Secrets Manager stand-in (the real SDK client talks its wire protocol), so SDK retries count too.
+ * A simulated clock drives the cache, the handler and the stand-in, so an hour of traffic runs in seconds.
+ */
+export interface SecretsCallsOptions {
+  readonly invocations: number;
+}
+
+const SECRET_NAME = 'bench/talki';
+const OLD_SECRET = 'talki-secret-before-rotation';
+const NEW_SECRET = 'talki-secret-after-rotation';
+const WRONG_SECRET = 'not-the-signing-secret';
+const HOUR_MS = 3_600_000;
+const TTL_MS = SECRETS_DEFAULTS.ttlMs;
+const MIN_REFRESH_MS = SECRETS_DEFAULTS.minRefreshIntervalMs;
+
+const secretValue = (secret: string) => JSON.stringify({ signingSecret: secret });
+
+interface Rig {
+  readonly sm: SecretsManagerStandIn;
+  readonly handler: LambdaHttpHandler;
+  /** The operator's own client: console edits arrive over the wire like any other call. */
+  readonly console: SecretsManagerClient;
+  readonly clock: { t: number };
+  /** The Talki request signed with `secret`, as an HTTP API event (Talki's body has no timestamp, so one event serves). */
+  event(secret: string): unknown;
+  /** ListSecretVersionIds + GetSecretValue: the calls the function makes. */
+  functionCalls(): { list: number; get: number };
+  close(): Promise<void>;
+}
+
+async function rig(): Promise<Rig> {
+  const clock = { t: BENCH_NOW_MS };
+  const now = () => clock.t;
+  const sm = await startSecretsManagerStandIn({ now, secrets: { [SECRET_NAME]: secretValue(OLD_SECRET) } });
+  const clientConfig = {
+    endpoint: sm.endpoint,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+  };
+  // The function's client as shared/secrets/cache.ts builds it by default, pointed at the stand-in.
+  const client = new SecretsManagerClient({
+    ...clientConfig,
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
+  });
+  const secrets = new SecretsCache({ client, now, logger: silentLogger });
+  const handler = createHandler('talki', { secrets, logger: silentLogger, env: { SIGNING_SECRET_ID: SECRET_NAME }, now });
+  const events = new Map<string, unknown>();
+  const console = new SecretsManagerClient(clientConfig);
+  return {
+    sm,
+    handler,
+    console,
+    clock,
+    event(secret) {
+      let event = events.get(secret);
+      if (!event) events.set(secret, (event = eventOf(buildPlatformRequest('talki', { secret }))));
+      return event;
+    },
+    functionCalls: () => ({ list: sm.calls.ListSecretVersionIds, get: sm.calls.GetSecretValue }),
+    async close() {
+      client.destroy();
+      console.destroy();
+      await sm.close();
+    },
+  };
+}
+
+async function withRig<T>(run: (r: Rig) => Promise<T>): Promise<T> {
+  const r = await rig();
+  try {
+    return await run(r);
+  } finally {
+    await r.close();
+  }
+}
+
+interface Row {
+  readonly scenario: string;
+  readonly span: string;
+  readonly list: number;
+  readonly get: number;
+  readonly target: string;
+  readonly met: boolean;
+  readonly outcome: string;
+}
+
+const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`;
+
+/** Valid traffic spread evenly over an hour: the TTL is the only reason to call. */
+async function validTraffic(invocations: number): Promise<Row> {
+  return withRig(async (r) => {
+    const step = HOUR_MS / invocations;
+    let ok = 0;
+    for (let i = 0; i < invocations; i++) {
+      r.clock.t = BENCH_NOW_MS + i * step;
+      if ((await r.handler(r.event(OLD_SECRET))).statusCode === 200) ok++;
+    }
+    const { list, get } = r.functionCalls();
+    const windows = Math.ceil(HOUR_MS / TTL_MS);
+    const met = list <= windows && get <= 1 && ok === invocations;
+    return {
+      scenario: 'valid traffic',
+      span: minutes(HOUR_MS),
+      list,
+      get,
+      target: `≤ 1 refresh per ${TTL_MS / 1000} s TTL (${windows}) + 1 value per new version (1)`,
+      met,
+      outcome: `${ok}/${invocations} answered 200; ${(list / windows).toFixed(2)} refreshes per TTL`,
+    };
+  });
+}
+
+/**
+ * Bad signatures (well-formed, wrong secret) after the cache is warm, in concurrent batches: each
+ * mismatch may force a refresh, at most one per minimum refresh interval.
+ */
+async function badSignatureFlood(invocations: number, spanMs: number, batch: number, label: string): Promise<Row> {
+  return withRig(async (r) => {
+    await r.handler(r.event(OLD_SECRET)); // warm
+    r.sm.resetCalls();
+    const start = r.clock.t + MIN_REFRESH_MS; // the warm-up fetch no longer holds the interval back
+    const batches = Math.ceil(invocations / batch);
+    const step = spanMs / batches;
+    let rejected = 0;
+    for (let b = 0; b < batches; b++) {
+      r.clock.t = start + b * step;
+      const size = Math.min(batch, invocations - b * batch);
+      const answers = await Promise.all(Array.from({ length: size }, () => r.handler(r.event(WRONG_SECRET))));
+      rejected += answers.filter((a) => a.statusCode === 401).length;
+    }
+    const { list, get } = r.functionCalls();
+    const intervals = Math.max(1, Math.ceil(spanMs / MIN_REFRESH_MS));
+    return {
+      scenario: label,
+      span: spanMs < 60_000 ? `${spanMs / 1000} s` : minutes(spanMs),
+      list,
+      get,
+      target: `≤ 1 per ${MIN_REFRESH_MS / 1000} s refresh interval (${intervals})`,
+      met: list + get <= intervals && rejected === invocations,
+      outcome: `${rejected}/${invocations} answered 401; ${batch} concurrent per tick`,
+    };
+  });
+}
+
+type RotationFlow = 'paste' | 'staged';
+
+/**
+ * An hour of valid traffic with a rotation in the middle. `paste` (flow A of docs/deploy.md): the
+ * operator puts the new value as AWSCURRENT (PutSecretValue) at the moment the platform starts
+ * signing with it, `delayAfterRefreshMs` after this container's last TTL refresh. `staged` (flow B):
+ * the new value goes in as AWSPENDING, the platform switches a TTL later, then it is promoted.
+ * After the switch, one request in ten is a platform retry still signed with the old secret.
+ */
+async function rotation(invocations: number, flow: RotationFlow, delayAfterRefreshMs: number, label: string): Promise<Row> {
+  return withRig(async (r) => {
+    const step = HOUR_MS / invocations;
+    let platformSecret = OLD_SECRET;
+    let lastRefreshAt = -Infinity;
+    let rotatedAt: number | undefined;
+    let switchedAt: number | undefined;
+    let pendingVersion: string | undefined;
+    let promoted = false;
+    let valid = 0;
+    let rejected = 0;
+    let retries = 0;
+    for (let i = 0; i < invocations; i++) {
+      r.clock.t = BENCH_NOW_MS + i * step;
+      const t = r.clock.t - BENCH_NOW_MS;
+      if (rotatedAt === undefined && t >= HOUR_MS / 2 && lastRefreshAt >= HOUR_MS / 2 - TTL_MS && t >= lastRefreshAt + delayAfterRefreshMs) {
+        rotatedAt = t;
+        if (flow === 'paste') {
+          await r.console.send(new PutSecretValueCommand({ SecretId: SECRET_NAME, SecretString: secretValue(NEW_SECRET) }));
+          platformSecret = NEW_SECRET;
+          switchedAt = t;
+        } else {
+          const put = await r.console.send(new PutSecretValueCommand({ SecretId: SECRET_NAME, SecretString: secretValue(NEW_SECRET), VersionStages: ['AWSPENDING'] }));
+          pendingVersion = put.VersionId;
+        }
+      }
+      if (flow === 'staged' && rotatedAt !== undefined && switchedAt === undefined && t >= rotatedAt + TTL_MS + 10_000) {
+        platformSecret = NEW_SECRET;
+        switchedAt = t;
+      }
+      if (flow === 'staged' && switchedAt !== undefined && !promoted && pendingVersion && t >= switchedAt + 60_000) {
+        const current = r.sm.versions(SECRET_NAME).find((v) => v.stages.includes('AWSCURRENT'));
+        await r.console.send(new UpdateSecretVersionStageCommand({ SecretId: SECRET_NAME, VersionStage: 'AWSCURRENT', MoveToVersionId: pendingVersion, RemoveFromVersionId: current?.versionId }));
+        await r.console.send(new UpdateSecretVersionStageCommand({ SecretId: SECRET_NAME, VersionStage: 'AWSPENDING', RemoveFromVersionId: pendingVersion }));
+        promoted = true;
+      }
+      const retry = switchedAt !== undefined && t < switchedAt + 60_000 && i % 10 === 0;
+      if (retry) retries++;
+      const listBefore = r.sm.calls.ListSecretVersionIds;
+      const answer = await r.handler(r.event(retry ? OLD_SECRET : platformSecret));
+      if (r.sm.calls.ListSecretVersionIds > listBefore) lastRefreshAt = t;
+      valid++;
+      if (answer.statusCode !== 200) rejected++;
+    }
+    const { list, get } = r.functionCalls();
+    const when = rotatedAt === undefined ? 'never rotated' : `rotated at ${(rotatedAt / 1000).toFixed(0)} s`;
+    return {
+      scenario: label,
+      span: minutes(HOUR_MS),
+      list,
+      get,
+      target: '0 rejected valid requests',
+      met: rejected === 0 && rotatedAt !== undefined,
+      outcome: `${rejected}/${valid} valid requests rejected (${retries} of them retries signed with the old secret); ${when}`,
+    };
+  });
+}
+
+export async function secretsCalls(options: SecretsCallsOptions): Promise<SectionResult> {
+  const n = options.invocations;
+  const rows: Row[] = [
+    await validTraffic(n),
+    await badSignatureFlood(n, 10 * 60_000, 50, 'bad-signature flood'),
+    await badSignatureFlood(n, 1_000, 100, 'bad-signature burst'),
+    await rotation(n, 'paste', TTL_MS / 2, 'rotation A: paste, mid-TTL'),
+    await rotation(n, 'paste', 10_000, 'rotation A: paste, 10 s after a TTL refresh'),
+    await rotation(n, 'staged', TTL_MS / 2, 'rotation B: stage AWSPENDING first'),
+  ];
+  const table: Table = {
+    headers: ['scenario', 'simulated span', 'ListSecretVersionIds', 'GetSecretValue', 'target', 'met', 'outcome'],
+    rows: rows.map((row) => [row.scenario, row.span, String(row.list), String(row.get), row.target, verdict(row.met), row.outcome]),
+  };
+  const missed = rows.filter((row) => !row.met).map((row) => row.scenario);
+  return {
+    id: '3',
+    title: `Secrets Manager calls per ${n.toLocaleString('en-US')} invocations`,
+    method: [
+      `${n.toLocaleString('en-US')} Talki invocations per scenario through the real handler, its SecretsCache (defaults: TTL ${TTL_MS / 1000} s, refresh on mismatch at most every ${MIN_REFRESH_MS / 1000} s) and the real SDK client, against the Secrets Manager stand-in (local/stand-ins/secrets-manager.ts), which counts the calls it receives.`,
+      'A simulated clock drives the cache, the handler and the stand-in (version CreatedDate), so an hour of traffic at ~2.8 requests/s runs in seconds. One container: every count is per warm instance.',
+      'Rotation A: PutSecretValue (the console edit, over the wire) of a new AWSCURRENT at the instant the platform starts signing with it. Rotation B: the new value staged as AWSPENDING, the platform switched a TTL later, then promoted with UpdateSecretVersionStage. After each switch, one request in ten for a minute is a platform retry still signed with the old secret.',
+    ],
+    tables: [table],
+    notes: [missed.length === 0 ? 'Every scenario met its target.' : `MISSED: ${missed.join('; ')}.`],
+  };
+}

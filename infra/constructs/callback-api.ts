@@ -1,0 +1,98 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { HttpApi, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { FilterPattern, LogGroup, MetricFilter, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+
+export interface CallbackApiProps {
+  readonly logRetention: RetentionDays;
+  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  /** CloudWatch namespace for the metric the access-log filter publishes. */
+  readonly metricNamespace: string;
+  readonly alarmTopic?: ITopic;
+  /** Requests the stage throttled (429) in 5 minutes that raise the alarm. Default 1. */
+  readonly throttledRequestsThreshold?: number;
+}
+
+/**
+ * One access-log line per request, as JSON. `status` is a bare number so metric filters can compare
+ * it (`$.status >= 500`); every other value is quoted, so a variable API Gateway leaves as `-` cannot
+ * break the line's JSON. Nothing from the request's headers (beyond the user agent), query or body
+ * is logged.
+ */
+export const ACCESS_LOG_FORMAT = [
+  '{"requestId":"$context.requestId"',
+  '"requestTime":"$context.requestTime"',
+  '"sourceIp":"$context.identity.sourceIp"',
+  '"userAgent":"$context.identity.userAgent"',
+  '"routeKey":"$context.routeKey"',
+  '"status":$context.status',
+  '"responseLatency":"$context.responseLatency"',
+  '"responseLength":"$context.responseLength"',
+  '"integrationStatus":"$context.integrationStatus"',
+  '"integrationLatency":"$context.integrationLatency"',
+  '"integrationError":"$context.integrationErrorMessage"',
+  '"error":"$context.error.message"}',
+].join(',');
+
+/**
+ * The one HTTP API (API Gateway v2) every provider's routes hang on, with its `$default` stage:
+ * stage-wide throttling and JSON access logs. Routes are added by each ProviderEndpoint.
+ */
+export class CallbackApi extends Construct {
+  readonly api: HttpApi;
+  readonly stage: HttpStage;
+  readonly accessLogs: LogGroup;
+  /** Requests refused by stage throttling: a platform's deliveries may be lost, or a flood is being cut off. */
+  readonly throttledAlarm: Alarm;
+
+  constructor(scope: Construct, id: string, props: CallbackApiProps) {
+    super(scope, id);
+    this.accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention });
+    this.api = new HttpApi(this, 'Api', {
+      description: 'Signed callbacks and webhooks from Buddy, Talki, Bullseye, BuddyStat and Helper',
+      // The stage is declared below so it can carry throttling and access logging.
+      createDefaultStage: false,
+    });
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: props.throttle.rateLimit, burstLimit: props.throttle.burstLimit },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.custom(ACCESS_LOG_FORMAT),
+      },
+    });
+
+    // Throttled requests are counted for the whole stage: the limit is stage-wide.
+    const throttled = new MetricFilter(this, 'ThrottledRequestsFilter', {
+      logGroup: this.accessLogs,
+      metricNamespace: props.metricNamespace,
+      metricName: 'api.ThrottledRequests',
+      filterPattern: FilterPattern.numberValue('$.status', '=', 429),
+      metricValue: '1',
+    }).metric({ statistic: 'Sum', period: Duration.minutes(5) });
+    this.throttledAlarm = new Alarm(this, 'ThrottledRequestsAlarm', {
+      alarmName: `${Stack.of(this).stackName}-api-throttled`,
+      alarmDescription: `The HTTP API stage refused requests with 429 (limit ${props.throttle.rateLimit} rps, burst ${props.throttle.burstLimit}). Platforms retry some deliveries and drop others; if this is real traffic, raise apiRateLimit / apiBurstLimit (docs/deploy.md).`,
+      metric: throttled,
+      threshold: props.throttledRequestsThreshold ?? 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    if (props.alarmTopic) {
+      this.throttledAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
+      this.throttledAlarm.addOkAction(new SnsAction(props.alarmTopic));
+    }
+  }
+
+  /** The public URL of a route path on the `$default` stage (no stage segment in the path). */
+  routeUrl(path: string): string {
+    return `${this.api.apiEndpoint}${path}`;
+  }
+}

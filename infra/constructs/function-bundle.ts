@@ -1,0 +1,46 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { LogLevel, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { ProviderId } from '../../shared/providers.js';
+
+/** The repository root: where package-lock.json, tsconfig.json and functions/ live. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Every function runs on the same runtime and architecture; one place to move them. */
+export const LAMBDA_RUNTIME = Runtime.NODEJS_22_X;
+export const LAMBDA_ARCHITECTURE = Architecture.ARM_64;
+
+/** A provider's handler file: `functions/<id>/handler.ts`, which exports `handler`. */
+export function handlerEntry(providerId: ProviderId): string {
+  return join(PROJECT_ROOT, 'functions', providerId, 'handler.ts');
+}
+
+/**
+ * ESM bundles in a createRequire shim so a CommonJS dependency that requires a Node built-in still
+ * loads (esbuild's ESM output has no `require` of its own).
+ */
+const ESM_REQUIRE_SHIM = "import{createRequire as __cjsRequire}from'node:module';const require=__cjsRequire(import.meta.url);";
+
+/**
+ * How every function is bundled: locally with the esbuild in node_modules (never Docker), one
+ * minified ESM file with a source map (NODE_OPTIONS=--enable-source-maps maps stack traces back).
+ *
+ * The AWS SDK clients are bundled rather than taken from the runtime (`bundleAwsSDK`): the code is
+ * tested against the SDK version in package-lock.json, and bundling pins that version in what runs.
+ * The cold-start cost of doing so was measured; see docs/deploy.md ("Bundling").
+ */
+export const BUNDLING: BundlingOptions = {
+  format: OutputFormat.ESM,
+  target: 'node22',
+  minify: true,
+  sourceMap: true,
+  // Stack traces need line mappings, not a second copy of the sources in every zip.
+  sourcesContent: false,
+  bundleAwsSDK: true,
+  // Prefer the ES module builds of dependencies (the SDK ships both): smaller, tree-shakeable.
+  mainFields: ['module', 'main'],
+  banner: ESM_REQUIRE_SHIM,
+  forceDockerBundling: false,
+  logLevel: LogLevel.WARNING,
+};

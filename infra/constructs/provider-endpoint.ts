@@ -1,0 +1,332 @@
+import { join } from 'node:path';
+import { CfnOutput, Duration, Fn, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
+import { HttpMethod, HttpRoute, HttpRouteKey, PayloadFormatVersion } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Alarm, ComparisonOperator, MathExpression, TreatMissingData, type IMetric, type Metric } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { FunctionUrlAuthType, InvokeMode, LoggingFormat, type Code, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { FilterPattern, LogGroup, MetricFilter, type JsonPattern, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { ENV } from '../../shared/config.js';
+import type { ProviderDefinition, RouteDefinition } from '../../shared/providers.js';
+import { PLACEHOLDER_PREFIX } from '../../shared/secrets/cache.js';
+import { consoleSetting } from '../consoles.js';
+import type { TunableEnvName } from '../settings.js';
+import type { CallbackApi } from './callback-api.js';
+import { BUNDLING, handlerEntry, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, PROJECT_ROOT } from './function-bundle.js';
+import type { CustomersTable, DedupeTable } from './tables.js';
+
+/** Alarm thresholds, each counted over one 5-minute period. */
+export interface AlarmThresholds {
+  /** Requests rejected for a bad signature or a stale timestamp: a probe, or a secret out of step after a rotation. */
+  readonly rejectedSignatures: number;
+  /** 5xx signals: Lambda errors, 5xx answers the handler logged, 5xx the API returned on the provider's routes. */
+  readonly serverErrors: number;
+  /** Lambda throttles of the provider's function. */
+  readonly throttles: number;
+}
+
+export const DEFAULT_ALARM_THRESHOLDS: AlarmThresholds = { rejectedSignatures: 10, serverErrors: 5, throttles: 1 };
+
+const ALARM_PERIOD = Duration.minutes(5);
+
+/**
+ * Why each cdk-nag finding on a provider's resources is accepted. Kept as data so the tests can
+ * check every acknowledgement carries one.
+ */
+export const NAG_REASONS = {
+  functionUrlAndRouteAuth:
+    'Deliberately unauthenticated at the gateway: the callers are third-party platforms (Buddy, Talki, Bullseye, BuddyStat, Helper) that cannot sign AWS requests or obtain JWTs. Every request is authenticated in the function by an HMAC-SHA256 signature over the raw body or query, verified in constant time against the secret in Secrets Manager, with a replay window where the platform signs a timestamp; unsigned or mis-signed requests get 401 before any data is read. Stage throttling and the rejected-signature alarm bound abuse.',
+  runtime:
+    'nodejs22.x is a supported Lambda runtime and the Node line this code is tested and bundled for (esbuild target node22). Moving to a newer runtime is a deliberate, tested change (one constant in infra/constructs/function-bundle.ts), not an automatic one.',
+  secretRotation:
+    'The signing secret is issued by the third-party platform (or, for Bullseye, set by us through its API); a Secrets Manager rotation Lambda cannot change it on the platform side. Rotation is operator-driven and documented per platform in docs/deploy.md; the functions accept AWSPENDING and, for an hour, AWSPREVIOUS so rotation needs no redeploy and drops no requests.',
+} as const;
+
+export interface ProviderEndpointProps {
+  /** The registry entry: routes, secret keys, time budget. */
+  readonly provider: ProviderDefinition;
+  readonly api: CallbackApi;
+  /** Required for lookup providers. */
+  readonly customers?: CustomersTable;
+  /** Required for webhook providers. */
+  readonly dedupe?: DedupeTable;
+  /** Required for webhook providers. */
+  readonly eventBus?: IEventBus;
+  readonly alarmTopic?: ITopic;
+  /** Use this existing secret (complete ARN) instead of creating one. */
+  readonly secretArn?: string;
+  readonly logRetention: RetentionDays;
+  /** Extra tunables for this function (signature header, Talki's user-token field, cache timings). */
+  readonly environment?: Partial<Record<TunableEnvName, string>>;
+  readonly alarmThresholds?: Partial<AlarmThresholds>;
+  /** CloudWatch namespace for the metrics the log filters publish. */
+  readonly metricNamespace: string;
+  /**
+   * Deploy this code instead of bundling `functions/<id>/handler.ts` with esbuild. For tests that
+   * assert on everything but the bundle; the handler must be `index.handler`.
+   */
+  readonly code?: Code;
+}
+
+function pascal(word: string): string {
+  return word.charAt(0).toUpperCase() + word.slice(1);
+}
+
+/** `''` for a provider's only route; otherwise a name from its event family or last path segment. */
+function routeName(provider: ProviderDefinition, route: RouteDefinition): string {
+  if (provider.routes.length === 1) return '';
+  return pascal(route.eventFamily ?? route.path.split('/').filter(Boolean).pop() ?? '');
+}
+
+/**
+ * The name in a complete secret ARN (`...:secret:<name>-AbCdEf`). CDK's own `secretName` splits on
+ * '-' and so breaks names that contain one; ours do.
+ */
+export function secretNameFromArn(arn: string): string {
+  const name = arn.slice(arn.indexOf(':secret:') + ':secret:'.length);
+  return name.replace(/-[A-Za-z0-9]{6}$/, '');
+}
+
+/**
+ * One provider, end to end: its function (bundled from functions/<id>/handler.ts), a public
+ * function URL, its routes on the shared HTTP API, its signing secret (created with placeholders,
+ * or imported), a role that can read that secret and only what the provider's kind needs, its log
+ * group, alarms, and the outputs an operator pastes into the platform's console.
+ */
+export class ProviderEndpoint extends Construct {
+  readonly provider: ProviderDefinition;
+  readonly function: NodejsFunction;
+  readonly functionUrl: FunctionUrl;
+  readonly secret: ISecret;
+  /** The secret's name, as the Secrets Manager console lists it. */
+  readonly secretName: string;
+  readonly logGroup: LogGroup;
+  readonly routes: readonly HttpRoute[];
+  readonly alarms: { readonly rejectedSignatures: Alarm; readonly serverErrors: Alarm; readonly throttles: Alarm };
+
+  constructor(scope: Construct, id: string, props: ProviderEndpointProps) {
+    super(scope, id);
+    const { provider, api } = props;
+    this.provider = provider;
+    const stackName = Stack.of(this).stackName;
+    const hint = consoleSetting(provider);
+
+    if (provider.kind === 'lookup' && !props.customers) {
+      throw new Error(`${provider.id}: a lookup provider needs the customers table`);
+    }
+    if (provider.kind === 'webhook' && (!props.dedupe || !props.eventBus)) {
+      throw new Error(`${provider.id}: a webhook provider needs the de-duplication table and the event bus`);
+    }
+
+    // The signing secret: placeholders the operator replaces in the console, kept if the stack goes.
+    if (props.secretArn) {
+      this.secret = Secret.fromSecretCompleteArn(this, 'Secret', props.secretArn);
+      this.secretName = secretNameFromArn(props.secretArn);
+    } else {
+      this.secretName = `${stackName}/${provider.id}/signing-secret`;
+      const secret = new Secret(this, 'Secret', {
+        secretName: this.secretName,
+        description: `Signing secret for ${provider.title}. JSON keys: ${provider.secretKeys.join(', ')}. Value from: ${hint.secret}.`,
+        // Not secret material: placeholders that name each key. A key still holding one verifies nothing.
+        secretObjectValue: Object.fromEntries(provider.secretKeys.map((key) => [key, SecretValue.unsafePlainText(`${PLACEHOLDER_PREFIX}${key}`)])),
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: NAG_REASONS.secretRotation });
+      this.secret = secret;
+    }
+
+    this.logGroup = new LogGroup(this, 'LogGroup', { retention: props.logRetention });
+
+    // An explicit role, so the function holds exactly these permissions and no AWS managed policy.
+    const role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `${provider.title} receiver: its own log group, its own signing secret, and its ${provider.kind === 'lookup' ? 'customer reads' : 'event delivery'}`,
+    });
+    this.logGroup.grantWrite(role);
+    // Exactly what shared/secrets/cache.ts calls: list the versions, then read each by VersionId.
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ReadOwnSigningSecret',
+        actions: ['secretsmanager:ListSecretVersionIds', 'secretsmanager:GetSecretValue'],
+        resources: [this.secret.secretArn],
+      }),
+    );
+
+    const environment: Record<string, string> = {
+      [ENV.signingSecretId]: this.secret.secretArn,
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    if (provider.kind === 'lookup' && props.customers) {
+      environment[ENV.directory] = 'dynamodb';
+      environment[ENV.customersTable] = props.customers.table.tableName;
+      // What shared/customers/dynamodb.ts does: GetItem by key on the table, Query on the email index.
+      role.addToPrincipalPolicy(
+        new PolicyStatement({ sid: 'GetCustomerItems', actions: ['dynamodb:GetItem'], resources: [props.customers.table.tableArn] }),
+      );
+      role.addToPrincipalPolicy(
+        new PolicyStatement({ sid: 'QueryCustomersByEmail', actions: ['dynamodb:Query'], resources: [props.customers.emailIndexArn] }),
+      );
+    }
+    if (provider.kind === 'webhook' && props.dedupe && props.eventBus) {
+      environment[ENV.eventSink] = 'eventbridge';
+      environment[ENV.eventBusName] = props.eventBus.eventBusName;
+      environment[ENV.dedupeTable] = props.dedupe.table.tableName;
+      role.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: 'DeduplicateDeliveries',
+          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+          resources: [props.dedupe.table.tableArn],
+        }),
+      );
+      props.eventBus.grantPutEventsTo(role);
+    }
+    Object.assign(environment, props.environment);
+
+    const routeList = provider.routes.map((r) => `${r.method} ${r.path}`).join(', ');
+    this.function = new NodejsFunction(this, 'Function', {
+      description: `${provider.title}: ${routeList}`,
+      entry: handlerEntry(provider.id),
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      ...(props.code ? { code: props.code, handler: 'index.handler' } : { handler: 'handler' }),
+      bundling: BUNDLING,
+      runtime: LAMBDA_RUNTIME,
+      architecture: LAMBDA_ARCHITECTURE,
+      // The platform's own timeout: nothing keeps running after the caller has given up.
+      timeout: Duration.seconds(provider.budget.functionTimeoutSeconds),
+      memorySize: provider.budget.memoryMb,
+      role,
+      logGroup: this.logGroup,
+      // Platform lines (START/REPORT) as JSON too; the handler's own lines are JSON already.
+      loggingFormat: LoggingFormat.JSON,
+      environment,
+    });
+    Validations.of(this.function).acknowledge({ id: 'AwsSolutions-L1', reason: NAG_REASONS.runtime });
+
+    // Public, buffered: the platforms call it directly; the HMAC check in the handler is the authentication.
+    this.functionUrl = this.function.addFunctionUrl({ authType: FunctionUrlAuthType.NONE, invokeMode: InvokeMode.BUFFERED });
+
+    // Payload 2.0 hands the handler the raw body and the raw query string untouched.
+    const integration = new HttpLambdaIntegration(`${id}Integration`, this.function, {
+      payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+      timeout: Duration.seconds(Math.min(29, provider.budget.functionTimeoutSeconds + 1)),
+    });
+    this.routes = provider.routes.map((route) => {
+      const httpRoute = new HttpRoute(this, `Route${routeName(provider, route)}`, {
+        httpApi: api.api,
+        routeKey: HttpRouteKey.with(route.path, HttpMethod[route.method]),
+        integration,
+      });
+      Validations.of(httpRoute).acknowledge({ id: 'AwsSolutions-APIG4', reason: NAG_REASONS.functionUrlAndRouteAuth });
+      return httpRoute;
+    });
+
+    this.alarms = this.createAlarms(props, stackName);
+    this.createOutputs(props);
+  }
+
+  private createAlarms(props: ProviderEndpointProps, stackName: string): ProviderEndpoint['alarms'] {
+    const { provider, api } = props;
+    const thresholds = { ...DEFAULT_ALARM_THRESHOLDS, ...props.alarmThresholds };
+    const routeKeys = provider.routes.map((r) => `${r.method} ${r.path}`);
+    const metricFilter = (id: string, logGroup: LogGroup, metric: string, filterPattern: JsonPattern): Metric =>
+      new MetricFilter(this, id, {
+        logGroup,
+        metricNamespace: props.metricNamespace,
+        metricName: `${provider.id}.${metric}`,
+        filterPattern,
+        metricValue: '1',
+      }).metric({ statistic: 'Sum', period: ALARM_PERIOD });
+
+    // The handler logs one JSON line per request (shared/handler.ts): provider, outcome, status.
+    const rejected = metricFilter(
+      'RejectedSignaturesFilter',
+      this.logGroup,
+      'RejectedSignatures',
+      FilterPattern.any(FilterPattern.stringValue('$.outcome', '=', 'bad_signature_*'), FilterPattern.stringValue('$.outcome', '=', 'stale_timestamp')),
+    );
+    const answered5xx = metricFilter('ServerErrorAnswersFilter', this.logGroup, 'ServerErrorAnswers', FilterPattern.all(FilterPattern.numberValue('$.status', '>=', 500)));
+    const api5xx = metricFilter(
+      'ApiServerErrorsFilter',
+      api.accessLogs,
+      'ApiServerErrors',
+      FilterPattern.all(FilterPattern.any(...routeKeys.map((key) => FilterPattern.stringValue('$.routeKey', '=', key))), FilterPattern.numberValue('$.status', '>=', 500)),
+    );
+
+    const alarm = (id: string, name: string, description: string, metric: IMetric, threshold: number): Alarm => {
+      const created = new Alarm(this, id, {
+        alarmName: `${stackName}-${provider.id}-${name}`,
+        alarmDescription: description,
+        metric,
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        // No requests means nothing is wrong.
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+      if (props.alarmTopic) {
+        created.addAlarmAction(new SnsAction(props.alarmTopic));
+        created.addOkAction(new SnsAction(props.alarmTopic));
+      }
+      return created;
+    };
+
+    return {
+      rejectedSignatures: alarm(
+        'RejectedSignaturesAlarm',
+        'rejected-signatures',
+        `${provider.title}: at least ${thresholds.rejectedSignatures} requests in 5 minutes rejected for a bad signature or a stale timestamp. Right after a rotation: the secret in Secrets Manager does not match the platform's (see docs/deploy.md). Otherwise: someone is probing the endpoint.`,
+        rejected,
+        thresholds.rejectedSignatures,
+      ),
+      serverErrors: alarm(
+        'ServerErrorsAlarm',
+        'server-errors',
+        `${provider.title}: at least ${thresholds.serverErrors} 5xx signals in 5 minutes (Lambda errors + 5xx answers the handler logged + API 5xx on its routes; one failed request through the API can count twice). Check the function's log group for outcome values.`,
+        new MathExpression({
+          expression: 'FILL(lambdaErrors, 0) + FILL(answered5xx, 0) + FILL(api5xx, 0)',
+          usingMetrics: {
+            lambdaErrors: this.function.metricErrors({ statistic: 'Sum', period: ALARM_PERIOD }),
+            answered5xx,
+            api5xx,
+          },
+          period: ALARM_PERIOD,
+          label: `${provider.id} 5xx signals`,
+        }),
+        thresholds.serverErrors,
+      ),
+      throttles: alarm(
+        'ThrottlesAlarm',
+        'throttles',
+        `${provider.title}: its function was throttled (account or reserved concurrency exhausted); the platform sees errors and retries or gives up.`,
+        this.function.metricThrottles({ statistic: 'Sum', period: ALARM_PERIOD }),
+        thresholds.throttles,
+      ),
+    };
+  }
+
+  private createOutputs(props: ProviderEndpointProps): void {
+    const { provider, api } = props;
+    const hint = consoleSetting(provider);
+    const prefix = pascal(provider.id);
+    const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description }).overrideLogicalId(id);
+
+    for (const route of provider.routes) {
+      const name = `${prefix}${routeName(provider, route)}`;
+      // The function URL ends in '/'; the handler routes on the path, so the platform calls URL + route path.
+      output(`${name}FunctionUrl`, Fn.join('', [this.functionUrl.url, route.path.slice(1)]), `${route.method} ${route.path} via the function URL. Paste into: ${hint.url(route)}`);
+      output(`${name}ApiUrl`, api.routeUrl(route.path), `${route.method} ${route.path} via the HTTP API (throttled, access-logged). Or paste this into: ${hint.url(route)}`);
+    }
+    output(
+      `${prefix}SecretName`,
+      this.secretName,
+      `Secrets Manager secret for ${provider.title}: set JSON keys ${provider.secretKeys.join(', ')}. Value from: ${hint.secret}`,
+    );
+  }
+}

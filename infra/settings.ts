@@ -1,0 +1,162 @@
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { ENV, type EnvName } from '../shared/config.js';
+import { PROVIDER_IDS, providerById, type ProviderId } from '../shared/providers.js';
+
+/**
+ * Deployment choices read from CDK context (`cdk.json` or `-c key=value`), parsed into one typed
+ * value. Parsing is pure and returns every problem at once, so a typo in `-c` fails synth with a
+ * message instead of deploying something else.
+ *
+ *   providers=buddy,talki                 deploy a subset (default: every provider in the registry)
+ *   secretArn.<id>=arn:...                use an existing secret (full ARN) instead of creating one
+ *   secretArns={"talki":"arn:..."}        the same, several at once (JSON object)
+ *   env.<id>.<NAME>=value                 a tunable environment variable for one provider's function
+ *   logRetentionDays=90                   CloudWatch Logs retention (a value CloudWatch accepts)
+ *   apiRateLimit=100 apiBurstLimit=200    HTTP API stage throttling (requests/second, burst)
+ *   alarmEmail=ops@example.com            subscribe an address to the alarm topic
+ */
+export interface DeploymentSettings {
+  readonly providers: readonly ProviderId[];
+  readonly secretArns: Partial<Record<ProviderId, string>>;
+  readonly providerEnvironment: Partial<Record<ProviderId, Partial<Record<TunableEnvName, string>>>>;
+  readonly logRetention: RetentionDays;
+  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  readonly alarmEmail?: string;
+}
+
+export type SettingsResult = { readonly ok: true; readonly settings: DeploymentSettings } | { readonly ok: false; readonly errors: readonly string[] };
+
+export const DEFAULT_SETTINGS: DeploymentSettings = {
+  providers: PROVIDER_IDS,
+  secretArns: {},
+  providerEnvironment: {},
+  // A quarter of request logs: long enough to investigate a rotation or an incident after the fact.
+  logRetention: RetentionDays.THREE_MONTHS,
+  // Far above any platform's delivery rate, far below the account's 10,000 rps: a flood of forged
+  // requests is cut off at the gateway before it reaches the functions and the tables.
+  throttle: { rateLimit: 100, burstLimit: 200 },
+};
+
+/** Environment variables an operator may tune per function; the stack sets every other one itself. */
+export const TUNABLE_ENV = [
+  ENV.signatureHeader,
+  ENV.talkiUserTokenField,
+  ENV.secretsTtlSeconds,
+  ENV.secretsPreviousGraceSeconds,
+  ENV.secretsMinRefreshSeconds,
+  ENV.replayWindowSeconds,
+] as const satisfies readonly EnvName[];
+
+export type TunableEnvName = (typeof TUNABLE_ENV)[number];
+
+/** A complete Secrets Manager secret ARN: the name ends in the six characters Secrets Manager adds. */
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
+
+const RETENTION_VALUES = new Set<number>(Object.values(RetentionDays).filter((v): v is number => typeof v === 'number'));
+
+function parseList(value: unknown): string[] | undefined {
+  if (Array.isArray(value)) return value.map(String);
+  if (typeof value === 'string') return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  return undefined;
+}
+
+function parseObject(value: unknown): Record<string, unknown> | undefined {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  if (typeof value !== 'string') return undefined;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function positiveInteger(value: unknown): number | undefined {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+function knownProvider(id: string, where: string, errors: string[]): id is ProviderId {
+  if (providerById(id)) return true;
+  errors.push(`${where}: unknown provider "${id}" (known: ${PROVIDER_IDS.join(', ')})`);
+  return false;
+}
+
+/** Reads the settings from a CDK context object (`app.node.getAllContext()`). */
+export function settingsFromContext(context: Readonly<Record<string, unknown>>): SettingsResult {
+  const errors: string[] = [];
+
+  let providers: readonly ProviderId[] = DEFAULT_SETTINGS.providers;
+  if (context.providers !== undefined) {
+    const listed = parseList(context.providers);
+    if (!listed || listed.length === 0) errors.push('providers: expected a comma-separated list of provider ids');
+    else {
+      const valid = listed.filter((id): id is ProviderId => knownProvider(id, 'providers', errors));
+      // Registry order, no duplicates: the same selection always synthesises the same template.
+      providers = PROVIDER_IDS.filter((id) => valid.includes(id));
+    }
+  }
+
+  const secretArns: Partial<Record<ProviderId, string>> = {};
+  const addArn = (id: string, arn: unknown, where: string) => {
+    if (!knownProvider(id, where, errors)) return;
+    if (typeof arn !== 'string' || !SECRET_ARN.test(arn)) {
+      errors.push(`${where}: expected the secret's complete ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)`);
+      return;
+    }
+    secretArns[id] = arn;
+  };
+  if (context.secretArns !== undefined) {
+    const object = parseObject(context.secretArns);
+    if (!object) errors.push('secretArns: expected a JSON object of provider id to secret ARN');
+    else for (const [id, arn] of Object.entries(object)) addArn(id, arn, `secretArns.${id}`);
+  }
+
+  const providerEnvironment: Partial<Record<ProviderId, Partial<Record<TunableEnvName, string>>>> = {};
+  for (const [key, value] of Object.entries(context)) {
+    const arnKey = /^secretArn\.(.+)$/.exec(key);
+    if (arnKey) addArn(arnKey[1]!, value, key);
+    const envKey = /^env\.([^.]+)\.(.+)$/.exec(key);
+    if (envKey) {
+      const [, id, name] = envKey as unknown as [string, string, string];
+      if (!knownProvider(id, key, errors)) continue;
+      if (!(TUNABLE_ENV as readonly string[]).includes(name)) {
+        errors.push(`${key}: ${name} is not tunable (tunable: ${TUNABLE_ENV.join(', ')})`);
+        continue;
+      }
+      if (typeof value !== 'string' && typeof value !== 'number') {
+        errors.push(`${key}: expected a string value`);
+        continue;
+      }
+      providerEnvironment[id] = { ...providerEnvironment[id], [name as TunableEnvName]: String(value) };
+    }
+  }
+  for (const id of Object.keys(secretArns) as ProviderId[]) {
+    if (!providers.includes(id)) errors.push(`secretArn.${id}: ${id} is not among the deployed providers (${providers.join(', ')})`);
+  }
+
+  let logRetention = DEFAULT_SETTINGS.logRetention;
+  if (context.logRetentionDays !== undefined) {
+    const days = positiveInteger(context.logRetentionDays);
+    if (days === undefined || !RETENTION_VALUES.has(days)) {
+      errors.push(`logRetentionDays: expected one of ${[...RETENTION_VALUES].join(', ')}`);
+    } else logRetention = days as RetentionDays;
+  }
+
+  const limit = (key: string, fallback: number): number => {
+    if (context[key] === undefined) return fallback;
+    const n = positiveInteger(context[key]);
+    if (n === undefined) errors.push(`${key}: expected a positive integer`);
+    return n ?? fallback;
+  };
+  const throttle = { rateLimit: limit('apiRateLimit', DEFAULT_SETTINGS.throttle.rateLimit), burstLimit: limit('apiBurstLimit', DEFAULT_SETTINGS.throttle.burstLimit) };
+
+  let alarmEmail: string | undefined;
+  if (context.alarmEmail !== undefined) {
+    if (typeof context.alarmEmail === 'string' && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(context.alarmEmail)) alarmEmail = context.alarmEmail;
+    else errors.push('alarmEmail: expected an email address');
+  }
+
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, settings: { providers, secretArns, providerEnvironment, logRetention, throttle, ...(alarmEmail ? { alarmEmail } : {}) } };
+}

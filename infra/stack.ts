@@ -1,0 +1,97 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { EventBus } from 'aws-cdk-lib/aws-events';
+import type { Code } from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import { PROVIDERS, type ProviderDefinition, type ProviderId } from '../shared/providers.js';
+import { AlarmTopic } from './constructs/alarm-topic.js';
+import { CallbackApi } from './constructs/callback-api.js';
+import { ProviderEndpoint, type AlarmThresholds } from './constructs/provider-endpoint.js';
+import { CustomersTable, DedupeTable } from './constructs/tables.js';
+import { DEFAULT_SETTINGS, type DeploymentSettings } from './settings.js';
+
+export interface SignedCallbacksStackProps extends StackProps {
+  /** Deployment choices (providers, imported secrets, tunables, retention, throttling, alarm email). */
+  readonly settings?: Partial<DeploymentSettings>;
+  readonly alarmThresholds?: Partial<AlarmThresholds>;
+  /**
+   * Tests only: the code each function deploys instead of its esbuild bundle, so assertions that
+   * are not about the bundle do not pay for five bundles.
+   */
+  readonly functionCode?: (provider: ProviderDefinition) => Code;
+}
+
+/**
+ * The whole deployment, composed from the registry: one ProviderEndpoint per enabled provider on a
+ * shared HTTP API, the customers table for lookup providers, the de-duplication table and event
+ * bus for webhook providers, and one alarm topic. Resources only a deselected kind needs are left out.
+ */
+export class SignedCallbacksStack extends Stack {
+  readonly endpoints: Partial<Record<ProviderId, ProviderEndpoint>> = {};
+  readonly api: CallbackApi;
+  readonly customers?: CustomersTable;
+  readonly dedupe?: DedupeTable;
+  readonly eventBus?: EventBus;
+  readonly alarmTopic: AlarmTopic;
+
+  constructor(scope: Construct, id: string, props: SignedCallbacksStackProps = {}) {
+    const { settings: chosen, alarmThresholds, functionCode, ...stackProps } = props;
+    super(scope, id, {
+      description: 'Receivers for HMAC-signed callbacks and webhooks (Buddy, Talki, Bullseye, BuddyStat, Helper)',
+      ...stackProps,
+    });
+    const settings: DeploymentSettings = { ...DEFAULT_SETTINGS, ...chosen };
+    const providers = settings.providers.map((providerId) => PROVIDERS[providerId] as ProviderDefinition);
+    if (providers.length === 0) throw new Error('No provider selected: the stack would deploy nothing');
+
+    const metricNamespace = `SignedCallbacks/${this.stackName}`;
+    this.alarmTopic = new AlarmTopic(this, 'Alarms', settings.alarmEmail ? { email: settings.alarmEmail } : {});
+    this.api = new CallbackApi(this, 'CallbackApi', {
+      logRetention: settings.logRetention,
+      throttle: settings.throttle,
+      metricNamespace,
+      alarmTopic: this.alarmTopic.topic,
+    });
+    if (providers.some((p) => p.kind === 'lookup')) this.customers = new CustomersTable(this, 'Customers');
+    if (providers.some((p) => p.kind === 'webhook')) {
+      this.dedupe = new DedupeTable(this, 'Dedupe');
+      this.eventBus = new EventBus(this, 'WebhookEvents', { description: 'Verified webhook events from Bullseye and BuddyStat, delivered once' });
+    }
+
+    for (const provider of providers) {
+      const code = functionCode?.(provider);
+      const secretArn = settings.secretArns[provider.id];
+      const environment = settings.providerEnvironment[provider.id];
+      this.endpoints[provider.id] = new ProviderEndpoint(this, provider.id.charAt(0).toUpperCase() + provider.id.slice(1), {
+        provider,
+        api: this.api,
+        ...(this.customers ? { customers: this.customers } : {}),
+        ...(this.dedupe ? { dedupe: this.dedupe } : {}),
+        ...(this.eventBus ? { eventBus: this.eventBus } : {}),
+        alarmTopic: this.alarmTopic.topic,
+        ...(secretArn ? { secretArn } : {}),
+        ...(environment ? { environment } : {}),
+        ...(alarmThresholds ? { alarmThresholds } : {}),
+        ...(code ? { code } : {}),
+        logRetention: settings.logRetention,
+        metricNamespace,
+      });
+    }
+
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.alarmTopic.topic.topicArn,
+      description: 'SNS topic every alarm notifies: subscribe your on-call channel',
+    }).overrideLogicalId('AlarmTopicArn');
+    if (this.eventBus) {
+      new CfnOutput(this, 'EventBusName', {
+        value: this.eventBus.eventBusName,
+        description: 'EventBridge bus that receives verified webhook events: add rules for your consumers',
+      }).overrideLogicalId('EventBusName');
+    }
+    if (this.customers) {
+      new CfnOutput(this, 'CustomersTableName', {
+        value: this.customers.table.tableName,
+        description: 'DynamoDB customers table the lookup providers read (layout in shared/customers/table.ts)',
+      }).overrideLogicalId('CustomersTableName');
+    }
+  }
+}

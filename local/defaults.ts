@@ -1,0 +1,84 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PROVIDER_IDS, providerById, type ProviderId } from '../shared/providers.js';
+
+/**
+ * The embedded defaults `npm start`, `send` and `verify` run on: sample secrets and customers
+ * committed under local/, each path overridable by environment.
+ */
+const LOCAL_DIR = dirname(fileURLToPath(import.meta.url));
+
+export const LOCAL_FILES = {
+  secrets: join(LOCAL_DIR, 'secrets.json'),
+  customers: join(LOCAL_DIR, 'customers.json'),
+  events: join(LOCAL_DIR, 'events.jsonl'),
+} as const;
+
+export const LOCAL_ENV = {
+  secretsFile: 'LOCAL_SECRETS_FILE',
+  customersFile: 'LOCAL_CUSTOMERS_FILE',
+  eventsFile: 'LOCAL_EVENTS_FILE',
+  port: 'PORT',
+} as const;
+
+export const DEFAULT_PORT = 3000;
+
+export function secretsFileFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return env[LOCAL_ENV.secretsFile]?.trim() || LOCAL_FILES.secrets;
+}
+
+export function customersFileFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return env[LOCAL_ENV.customersFile]?.trim() || LOCAL_FILES.customers;
+}
+
+export function eventsFileFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return env[LOCAL_ENV.eventsFile]?.trim() || LOCAL_FILES.events;
+}
+
+export function portFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const port = Number(env[LOCAL_ENV.port]);
+  return Number.isInteger(port) && port >= 0 && port < 65536 && env[LOCAL_ENV.port]?.trim() ? port : DEFAULT_PORT;
+}
+
+/** The Secrets Manager secret id each provider's secret has in the local stand-in. */
+export function localSecretId(provider: ProviderId): string {
+  return `local/${provider}`;
+}
+
+/** Each provider's secret value as Secrets Manager would hold it: JSON text of named keys, or a plain string. */
+export type LocalSecrets = Partial<Record<ProviderId, string>>;
+
+export type Loaded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
+
+/** `{ "<provider>": <the secret's JSON, or a string> }` -> the secret values, per provider. */
+export function parseLocalSecrets(json: unknown): Loaded<LocalSecrets> {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    return { ok: false, error: 'expected an object of { "<provider>": { "<key>": "<secret>" } }' };
+  }
+  const secrets: LocalSecrets = {};
+  for (const [name, value] of Object.entries(json)) {
+    const provider = providerById(name);
+    if (!provider) return { ok: false, error: `unknown provider "${name}"; known: ${PROVIDER_IDS.join(', ')}` };
+    if (typeof value === 'string') secrets[provider.id] = value;
+    else if (typeof value === 'object' && value !== null && !Array.isArray(value)) secrets[provider.id] = JSON.stringify(value);
+    else return { ok: false, error: `"${name}" must be an object of named secrets or a string` };
+  }
+  return { ok: true, value: secrets };
+}
+
+/** A JSON file read and checked by `parse`; every failure names the file. */
+export async function readJsonFile<T>(path: string, parse: (json: unknown) => Loaded<T>): Promise<Loaded<T>> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    return { ok: false, error: `${path}: cannot read it as JSON (${error instanceof Error ? error.message : 'unknown error'})` };
+  }
+  const parsed = parse(json);
+  return parsed.ok ? parsed : { ok: false, error: `${path}: ${parsed.error}` };
+}
+
+export function loadLocalSecrets(path: string = secretsFileFromEnv()): Promise<Loaded<LocalSecrets>> {
+  return readJsonFile(path, parseLocalSecrets);
+}

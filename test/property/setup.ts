@@ -1,0 +1,73 @@
+import { createBuddyHandler } from '../../functions/buddy/handler.js';
+import { createBuddyStatHandler } from '../../functions/buddystat/handler.js';
+import { createBullseyeHandler } from '../../functions/bullseye/handler.js';
+import { createHelperHandler } from '../../functions/helper/handler.js';
+import { createTalkiHandler } from '../../functions/talki/handler.js';
+import { InMemoryDirectory } from '../../shared/customers/memory.js';
+import type { CustomerProfile } from '../../shared/customers/profile.js';
+import { EventBridgeSink } from '../../shared/events/eventbridge.js';
+import { InMemoryLedger } from '../../shared/events/ledger.js';
+import type { LambdaHttpHandler } from '../../shared/handler.js';
+import { PROVIDERS, type ProviderId, type RouteDefinition } from '../../shared/providers.js';
+import { commonDeps, harness, mockedEventBus, type Harness, type MockedEventBus } from '../support/handler-harness.js';
+
+/**
+ * One provider's real handler, as the property suites drive it: the real SecretsCache over a stubbed
+ * Secrets Manager client, an in-memory directory with one customer, the real EventBridgeSink over a
+ * stubbed EventBridge client and the in-memory ledger, a captured logger and the harness's fixed clock.
+ */
+
+/** README, "How a request is handled": the statuses every handler may answer. 500 would be a bug. */
+export const DOCUMENTED_STATUSES: readonly number[] = [200, 400, 401, 404, 405, 413, 503];
+
+export const PROFILE: CustomerProfile = {
+  userId: 'usr_prop',
+  email: 'prop@example.com',
+  name: 'Property Person',
+  plan: 'pro',
+  attributes: { company: 'Arbitrary Inc', seats: 3 },
+  actions: { Profile: 'https://admin.example.com/users/usr_prop' },
+  sessionIds: ['sess_prop'],
+};
+
+/** Each provider's secret as Secrets Manager holds it: JSON of named keys. */
+export const SECRETS: Record<ProviderId, Record<string, string>> = {
+  buddy: { signingSecret: 'prop-buddy-secret' },
+  talki: { signingSecret: 'prop-talki-secret' },
+  bullseye: { identification: 'prop-bullseye-identification', billing: 'prop-bullseye-billing' },
+  buddystat: { signingSecret: 'prop-buddystat-secret' },
+  helper: { signingSecret: 'prop-helper-secret' },
+};
+
+export interface Subject {
+  readonly provider: ProviderId;
+  readonly handler: LambdaHttpHandler;
+  readonly h: Harness;
+  readonly bus?: MockedEventBus;
+}
+
+/** The provider's handler built by its own factory. `secretValue` replaces the provider's stored secret. */
+export function subject(provider: ProviderId, secretValue: Record<string, string> = SECRETS[provider]): Subject {
+  const h = harness(secretValue);
+  const deps = commonDeps(h);
+  if (PROVIDERS[provider].kind === 'lookup') {
+    const lookup = { ...deps, directory: new InMemoryDirectory([PROFILE]) };
+    const handler = provider === 'buddy' ? createBuddyHandler(lookup) : provider === 'talki' ? createTalkiHandler(lookup) : createHelperHandler(lookup);
+    return { provider, handler, h };
+  }
+  const bus = mockedEventBus();
+  const webhook = { ...deps, sink: new EventBridgeSink({ client: bus.client, eventBusName: 'property-bus' }), ledger: new InMemoryLedger() };
+  const handler = provider === 'bullseye' ? createBullseyeHandler(webhook) : createBuddyStatHandler(webhook);
+  return { provider, handler, h, bus };
+}
+
+export function routesOf(provider: ProviderId): readonly RouteDefinition[] {
+  return PROVIDERS[provider].routes;
+}
+
+/** The outcome word of the last request log line (`bad_signature_mismatch`, `resolved`, ...). */
+export function lastOutcome(s: Subject): string | undefined {
+  const lines = s.h.logs.requests();
+  const outcome = lines[lines.length - 1]?.outcome;
+  return typeof outcome === 'string' ? outcome : undefined;
+}

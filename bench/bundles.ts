@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 import { PROVIDER_IDS, type ProviderId } from '../shared/providers.js';
 import { errorText, fixed, kib, median, verdict, type SectionResult, type Table } from './support.js';
 
@@ -82,27 +82,32 @@ async function esbuildOptions(): Promise<{ banner: string; mainFields: string[];
 }
 
 /** The same bundle built directly with esbuild, when synthesis is not possible. */
-async function esbuildBundles(outdir: string, reason: string): Promise<Synthesised> {
+/** One bundle with the stack's esbuild options (ESM, minified, source map without sources, the stack's banner). */
+async function buildLikeTheStack(input: Pick<BuildOptions, 'entryPoints' | 'stdin'>, outfile: string): Promise<void> {
   const opts = await esbuildOptions();
+  await build({
+    ...input,
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: opts.target,
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    mainFields: opts.mainFields,
+    banner: { js: opts.banner },
+    logLevel: 'silent',
+  });
+}
+
+async function esbuildBundles(outdir: string, reason: string): Promise<Synthesised> {
   const bundles: Bundle[] = [];
   for (const provider of PROVIDER_IDS) {
     const dir = join(outdir, provider);
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'index.mjs');
-    await build({
-      entryPoints: [join(ROOT, 'functions', provider, 'handler.ts')],
-      outfile: file,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: opts.target,
-      minify: true,
-      sourcemap: true,
-      sourcesContent: false,
-      mainFields: opts.mainFields,
-      banner: { js: opts.banner },
-      logLevel: 'silent',
-    });
+    await buildLikeTheStack({ entryPoints: [join(ROOT, 'functions', provider, 'handler.ts')] }, file);
     bundles.push({ provider, file, bytes: statSync(file).size, mapBytes: statSync(`${file}.map`).size, nodeOptions: '--enable-source-maps' });
   }
   return { bundles, source: `esbuild with the stack's options (cdk synth failed: ${reason})` };
@@ -136,26 +141,17 @@ async function ownBytes(provider: ProviderId): Promise<{ own: number; total: num
 
 /** A bundle of only what our secrets cache takes from the Secrets Manager client, built like the functions. */
 async function sdkOnlyBundle(outdir: string): Promise<string> {
-  const opts = await esbuildOptions();
   const file = join(outdir, 'sdk-only', 'index.mjs');
-  await build({
-    stdin: {
-      contents: "export { SecretsManagerClient, ListSecretVersionIdsCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';",
-      resolveDir: ROOT,
-      loader: 'js',
+  await buildLikeTheStack(
+    {
+      stdin: {
+        contents: "export { SecretsManagerClient, ListSecretVersionIdsCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';",
+        resolveDir: ROOT,
+        loader: 'js',
+      },
     },
-    outfile: file,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: opts.target,
-    minify: true,
-    sourcemap: true,
-    sourcesContent: false,
-    mainFields: opts.mainFields,
-    banner: { js: opts.banner },
-    logLevel: 'silent',
-  });
+    file,
+  );
   return file;
 }
 

@@ -1,12 +1,8 @@
 import { SecretsManagerClient, type ServiceOutputTypes } from '@aws-sdk/client-secrets-manager';
-import { createBuddyHandler } from '../functions/buddy/handler.js';
-import { createBuddyStatHandler } from '../functions/buddystat/handler.js';
-import { createBullseyeHandler } from '../functions/bullseye/handler.js';
-import { createHelperHandler } from '../functions/helper/handler.js';
-import { createTalkiHandler } from '../functions/talki/handler.js';
+import { createProviderHandler } from '../functions/index.js';
 import { InMemoryDirectory } from '../shared/customers/memory.js';
 import type { CustomerProfile } from '../shared/customers/profile.js';
-import type { LookupDeps, WebhookDeps } from '../shared/deps.js';
+import type { LookupDeps } from '../shared/deps.js';
 import type { DeliveryLedger, EventSink } from '../shared/events/event.js';
 import type { LambdaHttpHandler } from '../shared/handler.js';
 import type { Logger } from '../shared/log.js';
@@ -132,31 +128,13 @@ export interface HandlerDeps {
 
 /** The provider's handler, built by its exported factory, with stubs for whatever the caller left out. */
 export function createHandler(provider: ProviderId, deps: HandlerDeps): LambdaHttpHandler {
-  const lookup: LookupDeps = {
+  return createProviderHandler(provider, {
     secrets: deps.secrets,
     logger: deps.logger,
     env: deps.env,
     now: deps.now,
     directory: deps.directory ?? new InMemoryDirectory([BENCH_PROFILE]),
-  };
-  const webhook: WebhookDeps = {
-    secrets: deps.secrets,
-    logger: deps.logger,
-    env: deps.env,
-    now: deps.now,
     sink: deps.sink ?? acceptingSink,
     ledger: deps.ledger ?? alwaysNewLedger,
-  };
-  switch (provider) {
-    case 'buddy':
-      return createBuddyHandler(lookup);
-    case 'talki':
-      return createTalkiHandler(lookup);
-    case 'helper':
-      return createHelperHandler(lookup);
-    case 'bullseye':
-      return createBullseyeHandler(webhook);
-    case 'buddystat':
-      return createBuddyStatHandler(webhook);
-  }
+  });
 }

@@ -2,11 +2,11 @@ import { mkdir, open, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
+import { createProviderHandler, defaultProviderDeps } from '../functions/index.js';
 import { ENV } from '../shared/config.js';
 import { parseCustomerProfiles, seedCustomers } from '../shared/customers/from-env.js';
 import { DynamoDbDirectory } from '../shared/customers/dynamodb.js';
 import type { CustomerProfile } from '../shared/customers/profile.js';
-import { defaultLookupDeps, defaultWebhookDeps, type LookupDeps, type WebhookDeps } from '../shared/deps.js';
 import type { LambdaHttpHandler } from '../shared/handler.js';
 import { LAMBDA_PAYLOAD_LIMIT_BYTES } from '../shared/http/request.js';
 import type { HttpResponse } from '../shared/http/response.js';
@@ -141,22 +141,6 @@ function writeResponse(res: ServerResponse, response: HttpResponse, requestId: s
   res.end(body);
 }
 
-/** The handler module's factory (`create<Provider>Handler(deps)`), so each stack gets fresh caches and clients. */
-type HandlerFactory = (deps: LookupDeps | WebhookDeps) => LambdaHttpHandler;
-
-async function loadHandler(provider: ProviderDefinition, logger: Logger): Promise<LambdaHttpHandler> {
-  // The registry names the folder; a sixth provider's handler is picked up without touching this file.
-  const module = (await import(/* @vite-ignore */ `../functions/${provider.id}/handler.js`)) as Record<string, unknown>;
-  const factoryName = Object.keys(module).find((name) => name.toLowerCase() === `create${provider.id}handler`);
-  const factory = factoryName ? module[factoryName] : undefined;
-  if (typeof factory === 'function') {
-    // The same wiring as the module's own `handler` export (defaults read from the environment), plus the logger.
-    const base = provider.kind === 'webhook' ? defaultWebhookDeps(process.env) : defaultLookupDeps(process.env);
-    return (factory as HandlerFactory)({ ...base, logger });
-  }
-  if (typeof module.handler === 'function') return module.handler as LambdaHttpHandler;
-  throw new Error(`functions/${provider.id}/handler.ts exports neither create...Handler(deps) nor handler`);
-}
 
 /** Prints what the file sink appended since the last look (events are one JSON object per line). */
 function eventsTail(file: string, print: (line: string) => void): { start(): Promise<void>; flush(): Promise<void> } {
@@ -256,7 +240,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const handlers = new Map<string, { provider: ProviderDefinition; handler: LambdaHttpHandler }>();
     for (const id of PROVIDER_IDS) {
       const provider: ProviderDefinition = PROVIDERS[id];
-      handlers.set(id, { provider, handler: await loadHandler(provider, logger) });
+      handlers.set(id, { provider, handler: createProviderHandler(id, { ...defaultProviderDeps(process.env), logger }) });
     }
 
     const tail = eventsTail(eventsFile, print);

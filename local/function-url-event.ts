@@ -104,7 +104,7 @@ export function functionUrlEventFrom(request: ReceivedRequest): APIGatewayProxyE
     requestContext: {
       accountId: 'anonymous',
       apiId: LOCAL_URL_ID,
-      domainName: headers.host ?? LOCAL_DOMAIN,
+      domainName: LOCAL_DOMAIN,
       domainPrefix: LOCAL_URL_ID,
       http: {
         method,

@@ -24,7 +24,7 @@ export interface WebhookDeps extends CommonDeps {
 }
 
 /** A directory built on first use, so importing a handler creates no client and reads no table name. */
-function lazyDirectory(env: NodeJS.ProcessEnv): CustomerDirectory {
+export function lazyDirectory(env: NodeJS.ProcessEnv): CustomerDirectory {
   const directory = lazy(() => directoryFromEnv(env));
   return {
     findBySessionId: (id, options) => directory().findBySessionId(id, options),

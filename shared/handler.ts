@@ -135,7 +135,9 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
     };
 
     let verified = await verifyWith();
-    if (verified && !verified.result.ok && verified.result.reason === 'mismatch' && (await secrets.refreshAfterMismatch(id))) {
+    // A secret still holding its placeholder is refreshed like a mismatch: a value just pasted in the console works within the interval, not the TTL.
+    const worthRefreshing = verified && !verified.result.ok && (verified.result.reason === 'mismatch' || verified.result.reason === 'no_secret');
+    if (worthRefreshing && (await secrets.refreshAfterMismatch(id))) {
       verified = await verifyWith();
     }
     if (!verified) {

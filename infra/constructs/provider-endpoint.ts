@@ -177,10 +177,11 @@ export class ProviderEndpoint extends Construct {
       environment[ENV.eventSink] = 'eventbridge';
       environment[ENV.eventBusName] = props.eventBus.eventBusName;
       environment[ENV.dedupeTable] = props.dedupe.table.tableName;
+      // What shared/events/ledger.ts does: conditional PutItem to claim and complete, GetItem, conditional DeleteItem to release.
       role.addToPrincipalPolicy(
         new PolicyStatement({
           sid: 'DeduplicateDeliveries',
-          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
           resources: [props.dedupe.table.tableArn],
         }),
       );

@@ -9,7 +9,7 @@ import type {
  */
 export type HttpEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
 
-export type EventFormat = 'rest-v1' | 'http-v2';
+export type EventFormat = 'rest-v1' | 'http-v2' | 'function-url';
 
 /** One request, whatever carried it: the bytes and query exactly as the caller signed them. */
 export interface HttpRequest {
@@ -166,7 +166,8 @@ function fromV2(event: APIGatewayProxyEventV2, limitBytes: number): ParseResult 
   return {
     ok: true,
     request: {
-      format: 'http-v2',
+      // Same payload, but the log should say which door the request came through.
+      format: event.requestContext.domainName?.includes('.lambda-url.') ? 'function-url' : 'http-v2',
       method: http.method.toUpperCase(),
       path,
       headers: new RequestHeaders(headerEntries),

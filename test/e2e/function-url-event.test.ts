@@ -63,7 +63,7 @@ describe('functionUrlEventFrom: the event a Lambda function URL delivers', () =>
       expect(parsed.request.rawBody.equals(body)).toBe(true);
       expect(parsed.request.rawQuery).toBe('email=ada%40example.com&tag=a+b&tag=c');
       expect(parsed.request.headers.all('x-sig')).toEqual(['one', 'two']);
-      expect(parsed.request.format).toBe('http-v2');
+      expect(parsed.request.format).toBe('function-url');
     }
   });
 

@@ -1,11 +1,12 @@
 import { GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDedupeTable, startDynamoStandIn, type DynamoStandIn } from '../../local/stand-ins/dynamodb.js';
+import { describe, expect, it } from 'vitest';
+import { createDedupeTable } from '../../local/stand-ins/dynamodb.js';
 import { DEDUPE_TABLE } from '../../shared/customers/table.js';
 import { EventBridgeSink } from '../../shared/events/eventbridge.js';
 import type { DeliveryLedger } from '../../shared/events/event.js';
 import { DynamoDbLedger, InMemoryLedger } from '../../shared/events/ledger.js';
 import type { ProviderId } from '../../shared/providers.js';
+import { useDynalite } from '../support/dynalite.js';
 import { harness, mockedEventBus, type Harness, type MockedEventBus } from '../support/handler-harness.js';
 import { handlerFor, SECRETS, validEvent } from './support.js';
 
@@ -19,18 +20,11 @@ import { handlerFor, SECRETS, validEvent } from './support.js';
 const WEBHOOKS = ['bullseye', 'buddystat'] as const satisfies readonly ProviderId[];
 const TABLE = 'faults-dedupe';
 
-let dynamo: DynamoStandIn;
-beforeAll(async () => {
-  dynamo = await startDynamoStandIn();
-  await createDedupeTable(dynamo.client, TABLE);
-});
-afterAll(async () => {
-  await dynamo?.close();
-});
+const dynamo = useDynalite((client) => createDedupeTable(client, TABLE));
 
 const LEDGERS: ReadonlyArray<readonly [string, () => DeliveryLedger]> = [
   ['InMemoryLedger', () => new InMemoryLedger()],
-  ['DynamoDbLedger (dynalite)', () => new DynamoDbLedger({ tableName: TABLE, client: dynamo.client })],
+  ['DynamoDbLedger (dynalite)', () => new DynamoDbLedger({ tableName: TABLE, client: dynamo().client })],
 ];
 
 interface Rig {
@@ -50,7 +44,7 @@ function rig(provider: ProviderId, ledger: DeliveryLedger): Rig {
 async function dedupeItem(r: Rig): Promise<Record<string, AttributeValue> | undefined> {
   const key = r.h.logs.requests().at(-1)?.dedupeKey;
   expect(typeof key).toBe('string');
-  const got = await dynamo.client.send(new GetItemCommand({ TableName: TABLE, Key: { [DEDUPE_TABLE.partitionKey]: { S: key as string } }, ConsistentRead: true }));
+  const got = await dynamo().client.send(new GetItemCommand({ TableName: TABLE, Key: { [DEDUPE_TABLE.partitionKey]: { S: key as string } }, ConsistentRead: true }));
   return got.Item;
 }
 

@@ -1,9 +1,5 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { createBuddyHandler } from '../../functions/buddy/handler.js';
-import { createBuddyStatHandler } from '../../functions/buddystat/handler.js';
-import { createBullseyeHandler } from '../../functions/bullseye/handler.js';
-import { createHelperHandler } from '../../functions/helper/handler.js';
-import { createTalkiHandler } from '../../functions/talki/handler.js';
+import { createProviderHandler } from '../../functions/index.js';
 import { buildPlatformRequest } from '../../local/platform-requests.js';
 import { InMemoryDirectory } from '../../shared/customers/memory.js';
 import type { CustomerDirectory, CustomerProfile } from '../../shared/customers/profile.js';
@@ -46,21 +42,15 @@ const acceptingSink: EventSink = { publish: async () => undefined };
 const alwaysNew: DeliveryLedger = { claim: async () => 'new', complete: async () => undefined, release: async () => undefined };
 
 export function handlerFor(provider: ProviderId, deps: Deps): LambdaHttpHandler {
-  const common = { secrets: deps.secrets, logger: deps.logger, env: deps.env, now: deps.now };
-  const lookup = { ...common, directory: deps.directory ?? new InMemoryDirectory([PROFILE]) };
-  const webhook = { ...common, sink: deps.sink ?? acceptingSink, ledger: deps.ledger ?? alwaysNew };
-  switch (provider) {
-    case 'buddy':
-      return createBuddyHandler(lookup);
-    case 'talki':
-      return createTalkiHandler(lookup);
-    case 'helper':
-      return createHelperHandler(lookup);
-    case 'bullseye':
-      return createBullseyeHandler(webhook);
-    case 'buddystat':
-      return createBuddyStatHandler(webhook);
-  }
+  return createProviderHandler(provider, {
+    secrets: deps.secrets,
+    logger: deps.logger,
+    env: deps.env,
+    now: deps.now,
+    directory: deps.directory ?? new InMemoryDirectory([PROFILE]),
+    sink: deps.sink ?? acceptingSink,
+    ledger: deps.ledger ?? alwaysNew,
+  });
 }
 
 /**

@@ -1,11 +1,12 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createBuddyHandler } from '../../functions/buddy/handler.js';
 import { DynamoDbDirectory } from '../../shared/customers/dynamodb.js';
 import { InMemoryDirectory } from '../../shared/customers/memory.js';
 import type { CustomerDirectory, CustomerProfile } from '../../shared/customers/profile.js';
 import { CUSTOMERS_TABLE } from '../../shared/customers/table.js';
-import { createCustomersTable, startDynamoStandIn, type DynamoStandIn } from '../../local/stand-ins/dynamodb.js';
+import { createCustomersTable } from '../../local/stand-ins/dynamodb.js';
+import { useDynalite } from '../support/dynalite.js';
 import { EVENT_KINDS, type EventKind } from '../support/events.js';
 import {
   GARBAGE_EVENTS,
@@ -269,25 +270,18 @@ describe('buddy handler, garbage events', () => {
 
 describe('buddy handler against DynamoDbDirectory on dynalite', () => {
   const TABLE = 'customers-buddy-handler';
-  let dynamo: DynamoStandIn;
   let directory: DynamoDbDirectory;
-
-  beforeAll(async () => {
-    dynamo = await startDynamoStandIn();
-    await createCustomersTable(dynamo.client, TABLE);
-    directory = new DynamoDbDirectory({ tableName: TABLE, client: dynamo.client, now: () => NOW_SECONDS * 1000 });
+  const dynamo = useDynalite(async (client) => {
+    await createCustomersTable(client, TABLE);
+    directory = new DynamoDbDirectory({ tableName: TABLE, client, now: () => NOW_SECONDS * 1000 });
     await directory.putCustomer(ADA);
     await directory.recordSession('sess_ada', 'user_123');
     await directory.recordSession('sess_expired', 'user_123', { ttlSeconds: 1 });
     // A session whose customer item is broken (no userId): the directory refuses it.
-    await dynamo.client.send(
+    await client.send(
       new PutItemCommand({ TableName: TABLE, Item: { pk: { S: CUSTOMERS_TABLE.userKey('user_broken') }, email: { S: 'broken@example.com' } } }),
     );
     await directory.recordSession('sess_broken', 'user_broken');
-  });
-
-  afterAll(async () => {
-    await dynamo?.close();
   });
 
   afterEach(() => vi.useRealTimers());
@@ -308,7 +302,7 @@ describe('buddy handler against DynamoDbDirectory on dynalite', () => {
   });
 
   it.each(EVENT_KINDS)(`buddy: 404 for a session past its TTL, even before DynamoDB sweeps it (%s) ${DOC}`, async (kind) => {
-    const later = new DynamoDbDirectory({ tableName: TABLE, client: dynamo.client, now: () => (NOW_SECONDS + 3600) * 1000 });
+    const later = new DynamoDbDirectory({ tableName: TABLE, client: dynamo().client, now: () => (NOW_SECONDS + 3600) * 1000 });
     const answer = await call(setup(later).handler, kind, signed(body({ sessionId: 'sess_expired' })));
     expect(answer.status).toBe(404);
     expectNoProfile(answer);

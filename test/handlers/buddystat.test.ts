@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createBuddyStatHandler } from '../../functions/buddystat/handler.js';
 import { DynamoDbLedger, InMemoryLedger } from '../../shared/events/ledger.js';
 import { EventBridgeSink } from '../../shared/events/eventbridge.js';
 import type { DeliveryLedger } from '../../shared/events/event.js';
-import { createDedupeTable, startDynamoStandIn, type DynamoStandIn } from '../../local/stand-ins/dynamodb.js';
+import { createDedupeTable } from '../../local/stand-ins/dynamodb.js';
+import { useDynalite } from '../support/dynalite.js';
 import { EVENT_KINDS, type EventKind } from '../support/events.js';
 import {
   GARBAGE_EVENTS,
@@ -190,17 +191,10 @@ describe('buddystat handler, garbage events', () => {
 
 describe('buddystat handler with DynamoDbLedger on dynalite', () => {
   const TABLE = 'dedupe-buddystat-handler';
-  let dynamo: DynamoStandIn;
   let ledger: DynamoDbLedger;
-
-  beforeAll(async () => {
-    dynamo = await startDynamoStandIn();
-    await createDedupeTable(dynamo.client, TABLE);
-    ledger = new DynamoDbLedger({ tableName: TABLE, client: dynamo.client });
-  });
-
-  afterAll(async () => {
-    await dynamo?.close();
+  useDynalite(async (client) => {
+    await createDedupeTable(client, TABLE);
+    ledger = new DynamoDbLedger({ tableName: TABLE, client: client });
   });
 
   it.each(EVENT_KINDS)(`buddystat: a retried delivery is forwarded once, remembered in the table (%s) ${DOC}`, async (kind) => {

@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createBullseyeHandler } from '../../functions/bullseye/handler.js';
 import { DynamoDbLedger, InMemoryLedger } from '../../shared/events/ledger.js';
 import { EventBridgeSink } from '../../shared/events/eventbridge.js';
 import type { DeliveryLedger } from '../../shared/events/event.js';
-import { createDedupeTable, startDynamoStandIn, type DynamoStandIn } from '../../local/stand-ins/dynamodb.js';
+import { createDedupeTable } from '../../local/stand-ins/dynamodb.js';
+import { useDynalite } from '../support/dynalite.js';
 import { EVENT_KINDS, type EventKind } from '../support/events.js';
 import {
   GARBAGE_EVENTS,
@@ -204,17 +205,10 @@ describe('bullseye handler, garbage events', () => {
 
 describe('bullseye handler with DynamoDbLedger on dynalite', () => {
   const TABLE = 'dedupe-bullseye-handler';
-  let dynamo: DynamoStandIn;
   let ledger: DynamoDbLedger;
-
-  beforeAll(async () => {
-    dynamo = await startDynamoStandIn();
-    await createDedupeTable(dynamo.client, TABLE);
-    ledger = new DynamoDbLedger({ tableName: TABLE, client: dynamo.client });
-  });
-
-  afterAll(async () => {
-    await dynamo?.close();
+  const dynamo = useDynalite(async (client) => {
+    await createDedupeTable(client, TABLE);
+    ledger = new DynamoDbLedger({ tableName: TABLE, client: client });
   });
 
   it.each(EVENT_KINDS)(`bullseye: a retried delivery is forwarded once, remembered in the table (%s) ${DOC}`, async (kind) => {
@@ -246,7 +240,7 @@ describe('bullseye handler with DynamoDbLedger on dynalite', () => {
   });
 
   it(`bullseye: a ledger that cannot be reached is a 503, not an unrecorded forward ${DOC}`, async () => {
-    const broken = new DynamoDbLedger({ tableName: 'no-such-table', client: dynamo.client });
+    const broken = new DynamoDbLedger({ tableName: 'no-such-table', client: dynamo().client });
     const s = setup(broken);
     const answer = await call(s.handler, 'http-v2', signed(IDENTIFICATION, identification('no-table'), SECRETS.identification));
     expect(answer.status).toBe(503);

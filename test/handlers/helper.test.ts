@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createHelperHandler } from '../../functions/helper/handler.js';
 import { DynamoDbDirectory } from '../../shared/customers/dynamodb.js';
 import { InMemoryDirectory } from '../../shared/customers/memory.js';
 import type { CustomerDirectory, CustomerProfile } from '../../shared/customers/profile.js';
-import { createCustomersTable, startDynamoStandIn, type DynamoStandIn } from '../../local/stand-ins/dynamodb.js';
+import { createCustomersTable } from '../../local/stand-ins/dynamodb.js';
+import { useDynalite } from '../support/dynalite.js';
 import { EVENT_KINDS, restV1Event, type EventKind } from '../support/events.js';
 import {
   GARBAGE_EVENTS,
@@ -220,18 +221,11 @@ describe('helper handler, event-shape details', () => {
 
 describe('helper handler against DynamoDbDirectory on dynalite', () => {
   const TABLE = 'customers-helper-handler';
-  let dynamo: DynamoStandIn;
   let directory: DynamoDbDirectory;
-
-  beforeAll(async () => {
-    dynamo = await startDynamoStandIn();
-    await createCustomersTable(dynamo.client, TABLE);
-    directory = new DynamoDbDirectory({ tableName: TABLE, client: dynamo.client });
+  useDynalite(async (client) => {
+    await createCustomersTable(client, TABLE);
+    directory = new DynamoDbDirectory({ tableName: TABLE, client: client });
     await directory.putCustomer({ ...ADA, email: 'Ada@Example.com' });
-  });
-
-  afterAll(async () => {
-    await dynamo?.close();
   });
 
   it.each(EVENT_KINDS)(`helper: known email through the byEmail index, any case (%s) ${DOC}`, async (kind) => {

@@ -1,10 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createTalkiHandler } from '../../functions/talki/handler.js';
 import { DynamoDbDirectory } from '../../shared/customers/dynamodb.js';
 import { InMemoryDirectory } from '../../shared/customers/memory.js';
 import type { CustomerDirectory, CustomerProfile } from '../../shared/customers/profile.js';
-import { createCustomersTable, startDynamoStandIn, type DynamoStandIn } from '../../local/stand-ins/dynamodb.js';
+import { createCustomersTable } from '../../local/stand-ins/dynamodb.js';
+import { useDynalite } from '../support/dynalite.js';
 import { EVENT_KINDS, type EventKind } from '../support/events.js';
 import {
   GARBAGE_EVENTS,
@@ -230,20 +231,13 @@ describe('talki handler, garbage events', () => {
 
 describe('talki handler against DynamoDbDirectory on dynalite', () => {
   const TABLE = 'customers-talki-handler';
-  let dynamo: DynamoStandIn;
   let directory: DynamoDbDirectory;
-
-  beforeAll(async () => {
-    dynamo = await startDynamoStandIn();
-    await createCustomersTable(dynamo.client, TABLE);
-    directory = new DynamoDbDirectory({ tableName: TABLE, client: dynamo.client });
+  useDynalite(async (client) => {
+    await createCustomersTable(client, TABLE);
+    directory = new DynamoDbDirectory({ tableName: TABLE, client: client });
     // DynamoDB has no Date: the stored sign-up date is already a string.
     await directory.putCustomer({ ...ALICE, attributes: { ...ALICE.attributes, signedUpAt: '2024-01-15', deletedAt: undefined } });
     await directory.putCustomer(NUMERIC);
-  });
-
-  afterAll(async () => {
-    await dynamo?.close();
   });
 
   it.each(EVENT_KINDS)(`talki: 200 with renderable fields, nested ones dropped, from the customers table (%s) ${DOC}`, async (kind) => {

@@ -124,7 +124,7 @@ describe('least privilege (policy documents)', () => {
     const actions = statements.flatMap((s) => asList(s.Action)).sort();
     const logs = ['logs:CreateLogStream', 'logs:PutLogEvents'];
     const secrets = ['secretsmanager:GetSecretValue', 'secretsmanager:ListSecretVersionIds'];
-    const data = provider.kind === 'lookup' ? ['dynamodb:GetItem', 'dynamodb:Query'] : ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'events:PutEvents'];
+    const data = provider.kind === 'lookup' ? ['dynamodb:GetItem', 'dynamodb:Query'] : ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'events:PutEvents'];
     expect(actions).toEqual([...logs, ...secrets, ...data].sort());
     const referenced = new Set(statements.flatMap((s) => referencedIds(s.Resource)));
     if (provider.kind === 'lookup') {

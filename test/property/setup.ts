@@ -1,8 +1,4 @@
-import { createBuddyHandler } from '../../functions/buddy/handler.js';
-import { createBuddyStatHandler } from '../../functions/buddystat/handler.js';
-import { createBullseyeHandler } from '../../functions/bullseye/handler.js';
-import { createHelperHandler } from '../../functions/helper/handler.js';
-import { createTalkiHandler } from '../../functions/talki/handler.js';
+import { createProviderHandler } from '../../functions/index.js';
 import { InMemoryDirectory } from '../../shared/customers/memory.js';
 import type { CustomerProfile } from '../../shared/customers/profile.js';
 import { EventBridgeSink } from '../../shared/events/eventbridge.js';
@@ -49,16 +45,14 @@ export interface Subject {
 /** The provider's handler built by its own factory. `secretValue` replaces the provider's stored secret. */
 export function subject(provider: ProviderId, secretValue: Record<string, string> = SECRETS[provider]): Subject {
   const h = harness(secretValue);
-  const deps = commonDeps(h);
-  if (PROVIDERS[provider].kind === 'lookup') {
-    const lookup = { ...deps, directory: new InMemoryDirectory([PROFILE]) };
-    const handler = provider === 'buddy' ? createBuddyHandler(lookup) : provider === 'talki' ? createTalkiHandler(lookup) : createHelperHandler(lookup);
-    return { provider, handler, h };
-  }
   const bus = mockedEventBus();
-  const webhook = { ...deps, sink: new EventBridgeSink({ client: bus.client, eventBusName: 'property-bus' }), ledger: new InMemoryLedger() };
-  const handler = provider === 'bullseye' ? createBullseyeHandler(webhook) : createBuddyStatHandler(webhook);
-  return { provider, handler, h, bus };
+  const handler = createProviderHandler(provider, {
+    ...commonDeps(h),
+    directory: new InMemoryDirectory([PROFILE]),
+    sink: new EventBridgeSink({ client: bus.client, eventBusName: 'property-bus' }),
+    ledger: new InMemoryLedger(),
+  });
+  return PROVIDERS[provider].kind === 'lookup' ? { provider, handler, h } : { provider, handler, h, bus };
 }
 
 export function routesOf(provider: ProviderId): readonly RouteDefinition[] {

@@ -156,6 +156,22 @@ describe('signedHandler: secrets', () => {
     expect(requestLogs()[0]).toMatchObject({ outcome: 'secret_not_configured' });
   });
 
+  it('a secret pasted over the placeholder in the console verifies after the minimum refresh interval, not the TTL; meanwhile one call per interval', async () => {
+    const { handler, sm, clock } = setup({ secret: { signingSecret: `${PLACEHOLDER_PREFIX}signingSecret` } });
+    const signed = () => {
+      const body = buddyBody({ timestamp: Math.floor(clock.now() / 1000) });
+      return eventFor('function-url', buddyPost(body, hex(SECRET, body)));
+    };
+    for (let i = 0; i < 20; i++) expect((await handler(signed())).statusCode).toBe(503);
+    expect(sm.listCalls()).toBe(1);
+
+    sm.rotate(JSON.stringify({ signingSecret: SECRET }));
+    clock.advance(MIN_REFRESH);
+    expect((await handler(signed())).statusCode).toBe(200);
+    expect(sm.listCalls()).toBe(2);
+    expect(MIN_REFRESH).toBeLessThan(TTL);
+  });
+
   it('rotation: a signature with the new secret triggers one refresh, then verifies; the old one keeps verifying in the grace', async () => {
     const { handler, sm, clock, seen } = setup();
     const body = buddyBody();

@@ -17,7 +17,7 @@ const NON_UTF8 = Uint8Array.from([0xff, 0xfe, 0x00, 0x80, 0xc3, 0x28, 0xa0, 0xa1
 const PRETTY_JSON = '{\n  "sessionId": "sess_42",\n  "agentId": "agt_7",\n  "timestamp": 1717000000\n}\n';
 
 describe.each(EVENT_KINDS)('parseHttpEvent (%s)', (kind) => {
-  const format = kind === 'rest-v1' ? 'rest-v1' : 'http-v2';
+  const format = kind;
 
   it('reads method, path, format, request id and source ip', () => {
     const request = parsed(parseHttpEvent(eventFor(kind, { method: 'post', path: '/buddy/identity', body: '{}' })));

@@ -176,7 +176,7 @@ async function breakdown(options: HandlerCostOptions): Promise<Table> {
     { label: 'secrets cache lookup, warm (candidates)', measure: async_(() => secrets.candidates(SECRET_ID, 'signingSecret')) },
     { label: 'verifySignature, one secret', measure: sync(() => verifySignature({ messages: [httpRequest.rawBody], signatures, secrets: [secret], encoding: 'hex' })) },
     { label: 'in-memory lookup awaited', measure: async_(() => directory.findBySessionId(sessionId)) },
-    { label: 'same lookup inside withDeadline (timer + AbortController)', measure: async_(() => withDeadline(1_500, (signal) => directory.findBySessionId(sessionId, { signal }))) },
+    { label: 'same lookup inside withDeadline (timer; signal made on first read)', measure: async_(() => withDeadline(1_500, (scope) => directory.findBySessionId(sessionId, scope))) },
     { label: 'new AbortController().signal (the signal alone)', measure: sync(() => new AbortController().signal) },
     { label: 'toBuddyResponse(profile)', measure: sync(() => toBuddyResponse(BENCH_PROFILE)) },
     { label: 'toTalkiResponse(profile)', measure: sync(() => toTalkiResponse(BENCH_PROFILE)) },

@@ -4,28 +4,90 @@ export type DeadlineResult<T> =
   | { readonly ok: false; readonly reason: 'failed'; readonly error: unknown };
 
 /**
- * Runs work that must finish within `ms`: the work gets an AbortSignal to pass to the SDK or fetch,
- * and the caller gets a result value at the deadline even if the work ignores the signal.
+ * What work under a deadline gets: `signal` for the SDK or fetch (the scope is itself an `{ signal }`
+ * options object the directory, sink and ledger methods accept as is), and `expired` once the deadline passed.
  */
-export async function withDeadline<T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<DeadlineResult<T>> {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<DeadlineResult<T>>((resolve) => {
-    timer = setTimeout(() => {
-      controller.abort(new Error(`deadline of ${ms} ms passed`));
-      resolve({ ok: false, reason: 'timeout' });
-    }, ms);
-  });
-  const run = (async (): Promise<DeadlineResult<T>> => {
-    try {
-      return { ok: true, value: await work(controller.signal) };
-    } catch (error) {
-      return controller.signal.aborted ? { ok: false, reason: 'timeout' } : { ok: false, reason: 'failed', error };
-    }
-  })();
-  try {
-    return await Promise.race([run, timeout]);
-  } finally {
-    clearTimeout(timer);
+export interface DeadlineScope {
+  readonly signal: AbortSignal;
+  readonly expired: boolean;
+}
+
+const TIMED_OUT: DeadlineResult<never> = { ok: false, reason: 'timeout' };
+
+/**
+ * The AbortController is made on the first read of `signal`: building an AbortSignal costs about 2 µs,
+ * more than the rest of a warm in-memory lookup, and work that never needs one (an in-memory
+ * directory, a cache hit) should not pay for it. The timer bounds the wait either way.
+ */
+class Deadline implements DeadlineScope {
+  private controller: AbortController | undefined;
+  private passed = false;
+
+  constructor(private readonly ms: number) {}
+
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    // Read for the first time after the deadline: hand out a signal that is already aborted.
+    if (this.passed && !this.controller.signal.aborted) this.controller.abort(this.reason());
+    return this.controller.signal;
   }
+
+  get expired(): boolean {
+    return this.passed;
+  }
+
+  pass(): void {
+    this.passed = true;
+    this.controller?.abort(this.reason());
+  }
+
+  private reason(): Error {
+    return new Error(`deadline of ${this.ms} ms passed`);
+  }
+}
+
+/**
+ * `signal.throwIfAborted()` for an `{ signal }` options object. A deadline scope answers from its
+ * flag, so a synchronous check does not build the AbortSignal the work itself has no use for.
+ */
+export function throwIfAborted(options: { readonly signal?: AbortSignal | undefined }): void {
+  if (options instanceof Deadline) {
+    if (options.expired) options.signal.throwIfAborted();
+    return;
+  }
+  options.signal?.throwIfAborted();
+}
+
+/**
+ * Runs work that must finish within `ms`: the work gets a scope whose signal it passes to the SDK or
+ * fetch, and the caller gets a result value at the deadline even if the work ignores the signal.
+ *
+ * One promise settled by whichever comes first, rather than `Promise.race` over a timeout promise and
+ * an async wrapper: the same answer with fewer promises and ticks on every request.
+ */
+export function withDeadline<T>(ms: number, work: (scope: DeadlineScope) => Promise<T>): Promise<DeadlineResult<T>> {
+  const deadline = new Deadline(ms);
+  return new Promise<DeadlineResult<T>>((resolve) => {
+    // Armed before the work starts: work that never settles is still answered at `ms`.
+    const timer = setTimeout(() => {
+      deadline.pass();
+      resolve(TIMED_OUT);
+    }, ms);
+    let running: Promise<T>;
+    try {
+      running = Promise.resolve(work(deadline));
+    } catch (error) {
+      running = Promise.reject(error);
+    }
+    running.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve({ ok: true, value });
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        resolve(deadline.expired ? TIMED_OUT : { ok: false, reason: 'failed', error });
+      },
+    );
+  });
 }

@@ -97,8 +97,14 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
   const env = options.env ?? process.env;
   const now = options.now ?? Date.now;
   const log = options.logger ?? defaultLogger;
-  const secretId = options.secretId ?? (() => signingSecretIdFromEnv(provider.id, env));
+  const readSecretId = options.secretId ?? (() => signingSecretIdFromEnv(provider.id, env));
+  // A function's environment is fixed for its life: read once found (process.env reads are slow), retried while unset.
+  let knownSecretId: string | undefined;
+  const secretId = () => (knownSecretId ??= readSecretId());
   const header = signatureHeader(provider, env);
+  const replayWindowSeconds = provider.replay ? numberFromEnv(env, ENV.replayWindowSeconds, provider.replay.windowSeconds) : 0;
+  const messagesFor = (request: HttpRequest, json: () => JsonBody): Iterable<Uint8Array> =>
+    options.signedMessages?.(request, json) ?? defaultSignedMessages(provider, request);
 
   const handle = async (event: unknown): Promise<{ answer: Answer; request?: HttpRequest; route?: RouteDefinition }> => {
     const parsed = parseHttpEvent(event, provider.maxBodyBytes);
@@ -126,11 +132,10 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
       return { request, route, answer: { outcome: `bad_signature_${shape}`, response: errorResponse(401, VERIFY_FAILURE_MESSAGE[shape]!) } };
     }
     const json = parseJsonOnce(request.rawBody);
-    const messages = () => options.signedMessages?.(request, json) ?? defaultSignedMessages(provider, request);
     const verifyWith = async (): Promise<{ result: VerifyResult; stages: readonly SecretStage[] } | undefined> => {
       const candidates = await secrets.candidates(id, route.secretKey);
       if (!candidates.ok) return undefined;
-      const result = verifySignature({ messages: messages(), signatures, secrets: candidates.secrets, encoding: provider.signature.encoding });
+      const result = verifySignature({ messages: messagesFor(request, json), signatures, secrets: candidates.secrets, encoding: provider.signature.encoding });
       return { result, stages: candidates.stages };
     };
 
@@ -161,7 +166,7 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
         if (!body.ok) return { request, route, answer: { outcome: 'invalid_json', response: errorResponse(400, 'Body is not valid JSON') } };
         value = typeof body.value === 'object' && body.value !== null ? (body.value as Record<string, unknown>)[rule.field] : undefined;
       }
-      const fresh = checkTimestamp(value, receivedAtMs, numberFromEnv(env, ENV.replayWindowSeconds, rule.windowSeconds));
+      const fresh = checkTimestamp(value, receivedAtMs, replayWindowSeconds);
       if (!fresh.ok) return { request, route, answer: { outcome: fresh.reason, response: errorResponse(401, 'Timestamp missing or outside the allowed window') } };
     }
 

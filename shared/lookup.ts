@@ -1,5 +1,5 @@
 import type { CustomerDirectory, CustomerProfile } from './customers/profile.js';
-import { withDeadline } from './deadline.js';
+import { withDeadline, type DeadlineScope } from './deadline.js';
 import type { Answer } from './handler.js';
 import { unavailableResponse } from './http/response.js';
 import { describeError, logger as defaultLogger, type Logger } from './log.js';
@@ -17,10 +17,11 @@ export type LookupResult =
 export async function lookupCustomer(
   provider: ProviderDefinition,
   directory: CustomerDirectory,
-  find: (directory: CustomerDirectory, signal: AbortSignal) => Promise<CustomerProfile | undefined>,
+  /** Pass `scope` on as the directory's options: it carries the deadline's signal. */
+  find: (directory: CustomerDirectory, scope: DeadlineScope) => Promise<CustomerProfile | undefined>,
   log: Logger = defaultLogger,
 ): Promise<LookupResult> {
-  const result = await withDeadline(provider.budget.dependencyDeadlineMs, (signal) => find(directory, signal));
+  const result = await withDeadline(provider.budget.dependencyDeadlineMs, (scope) => find(directory, scope));
   if (result.ok) return result.value ? { found: true, profile: result.value } : { found: false };
   if (result.reason === 'timeout') {
     return { found: false, answer: { outcome: 'lookup_timeout', response: unavailableResponse('Customer directory timed out') } };

@@ -1,5 +1,7 @@
 import type { WebhookDeps } from './deps.js';
-import { dedupeKeyFor, forwardOnce } from './events/forward.js';
+import type { Mutable } from './contract.js';
+import type { DeliveryMetadata } from './events/event.js';
+import { dedupeKeyFor, forwardOnce, type ForwardOptions } from './events/forward.js';
 import type { Answer, VerifiedRequest } from './handler.js';
 import { jsonResponse, unavailableResponse } from './http/response.js';
 
@@ -21,28 +23,25 @@ const RETRY_AFTER_SECONDS: Record<string, number> = { delivery_in_progress: 5 };
 export async function forwardWebhook(verified: VerifiedRequest, deps: WebhookDeps, event: WebhookClassification): Promise<Answer> {
   const { request, route, provider } = verified;
   const dedupeKey = dedupeKeyFor(provider.id, request.rawBody, event.deliveryId);
-  const result = await forwardOnce(
-    {
-      provider: provider.id,
-      eventType: event.eventType,
-      payload: event.payload,
-      delivery: {
-        dedupeKey,
-        receivedAt: new Date(verified.receivedAtMs).toISOString(),
-        route: route.path,
-        test: event.test,
-        unknownType: event.unknownType,
-        ...(request.requestId ? { requestId: request.requestId } : {}),
-      },
-    },
-    { sink: deps.sink, ledger: deps.ledger, deadlineMs: provider.budget.dependencyDeadlineMs, ...(deps.logger ? { logger: deps.logger } : {}) },
-  );
-  const logged = { eventType: event.eventType, dedupeKey };
+  // Built by assignment rather than conditional spreads: this runs on every delivery.
+  const delivery: Mutable<DeliveryMetadata> = {
+    dedupeKey,
+    receivedAt: new Date(verified.receivedAtMs).toISOString(),
+    route: route.path,
+    test: event.test,
+    unknownType: event.unknownType,
+  };
+  if (request.requestId) delivery.requestId = request.requestId;
+  const options: Mutable<ForwardOptions> = { sink: deps.sink, ledger: deps.ledger, deadlineMs: provider.budget.dependencyDeadlineMs };
+  if (deps.logger) options.logger = deps.logger;
+  const result = await forwardOnce({ provider: provider.id, eventType: event.eventType, payload: event.payload, delivery }, options);
   if (result.ok) {
     const outcome = event.test ? `${result.outcome}_test` : event.unknownType ? `${result.outcome}_unknown_type` : result.outcome;
-    return { ...logged, outcome, response: jsonResponse(200, { received: true, ...(result.outcome === 'duplicate' ? { duplicate: true } : {}) }) };
+    const body = result.outcome === 'duplicate' ? { received: true, duplicate: true } : { received: true };
+    return { eventType: event.eventType, dedupeKey, outcome, response: jsonResponse(200, body) };
   }
-  return { ...logged, outcome: result.outcome, response: unavailableResponse('Event not delivered; retry later', RETRY_AFTER_SECONDS[result.outcome] ?? 1) };
+  const response = unavailableResponse('Event not delivered; retry later', RETRY_AFTER_SECONDS[result.outcome] ?? 1);
+  return { eventType: event.eventType, dedupeKey, outcome: result.outcome, response };
 }
 
 /** The payload's `field` when it is a non-empty string. */

@@ -1,4 +1,4 @@
-import { isJsonObject, type Parsed } from '../../shared/contract.js';
+import { hasKeys, isJsonObject, type Mutable, type Parsed } from '../../shared/contract.js';
 import type { CustomerProfile } from '../../shared/customers/profile.js';
 
 /**
@@ -31,17 +31,18 @@ export function parseBuddyRequest(body: unknown): Parsed<BuddyIdentityRequest> {
   return { ok: true, value: { sessionId, ...(agentId !== undefined ? { agentId } : {}), timestamp: timestamp as number | string } };
 }
 
-/** Profile -> Buddy's shape: plan and attributes travel as customAttributes, as the doc's example shows. */
+/**
+ * Profile -> Buddy's shape: plan and attributes travel as customAttributes, as the doc's example shows.
+ * Built by assignment, not spread chains: this runs on every callback, and each spread allocates.
+ */
 export function toBuddyResponse(profile: CustomerProfile): BuddyIdentityResponse {
-  const customAttributes: Record<string, unknown> = {
-    ...(profile.plan !== undefined ? { plan: profile.plan } : {}),
-    ...(profile.value !== undefined ? { lifetimeValue: profile.value } : {}),
-    ...(profile.attributes ?? {}),
-  };
-  return {
-    userId: profile.userId,
-    ...(profile.email !== undefined ? { email: profile.email } : {}),
-    ...(profile.role !== undefined ? { role: profile.role } : {}),
-    ...(Object.keys(customAttributes).length > 0 ? { customAttributes } : {}),
-  };
+  const customAttributes: Record<string, unknown> = {};
+  if (profile.plan !== undefined) customAttributes.plan = profile.plan;
+  if (profile.value !== undefined) customAttributes.lifetimeValue = profile.value;
+  if (profile.attributes) Object.assign(customAttributes, profile.attributes);
+  const response: Mutable<BuddyIdentityResponse> = { userId: profile.userId };
+  if (profile.email !== undefined) response.email = profile.email;
+  if (profile.role !== undefined) response.role = profile.role;
+  if (hasKeys(customAttributes)) response.customAttributes = customAttributes;
+  return response;
 }

@@ -16,7 +16,7 @@ export function createBuddyHandler(deps: LookupDeps): LambdaHttpHandler {
     const request = parseBuddyRequest(body.value);
     if (!request.ok) return { outcome: 'invalid_request', response: errorResponse(400, request.error) };
 
-    const lookup = await lookupCustomer(provider, deps.directory, (d, signal) => d.findBySessionId(request.value.sessionId, { signal }), deps.logger);
+    const lookup = await lookupCustomer(provider, deps.directory, (d, scope) => d.findBySessionId(request.value.sessionId, scope), deps.logger);
     if (!lookup.found) {
       // Unknown session: Buddy falls back to an anonymous session.
       return lookup.answer ?? { outcome: 'unknown_session', response: errorResponse(404, 'Unknown session') };

@@ -1,4 +1,4 @@
-import type { Parsed } from '../../shared/contract.js';
+import { hasKeys, type Mutable, type Parsed } from '../../shared/contract.js';
 import type { CustomerProfile } from '../../shared/customers/profile.js';
 
 /**
@@ -28,32 +28,27 @@ export function parseHelperQuery(query: URLSearchParams): Parsed<{ readonly emai
   return { ok: true, value: { email } };
 }
 
+/** An absolute http(s) URL, as Helper validates each action. URL.canParse builds no URL object. */
 function isHttpUrl(value: unknown): value is string {
-  if (typeof value !== 'string') return false;
-  try {
-    const url = new URL(value);
-    return url.protocol === 'https:' || url.protocol === 'http:';
-  } catch {
-    return false;
-  }
+  return typeof value === 'string' && /^https?:/i.test(value) && URL.canParse(value);
 }
 
-/** Profile -> Helper's customer. Actions that are not URLs are left out: Helper would reject the whole answer. */
+/**
+ * Profile -> Helper's customer. Actions that are not URLs are left out: Helper would reject the whole answer.
+ * Built by assignment, not spread chains: this runs on every request, and each spread allocates.
+ */
 export function toHelperResponse(profile: CustomerProfile | undefined): HelperResponse {
   if (!profile) return { success: true, customer: {} };
-  const actions = Object.fromEntries(Object.entries(profile.actions ?? {}).filter(([, url]) => isHttpUrl(url)));
-  const metadata: Record<string, unknown> = {
-    ...(profile.plan !== undefined ? { Plan: profile.plan } : {}),
-    ...(profile.role !== undefined ? { Role: profile.role } : {}),
-    ...(profile.attributes ?? {}),
-  };
-  return {
-    success: true,
-    customer: {
-      ...(profile.name !== undefined ? { name: profile.name } : {}),
-      ...(typeof profile.value === 'number' && Number.isFinite(profile.value) ? { value: profile.value } : {}),
-      ...(Object.keys(actions).length > 0 ? { actions } : {}),
-      ...(Object.keys(metadata).length > 0 ? { metadata } : {}),
-    },
-  };
+  const actions: Record<string, string> = {};
+  if (profile.actions) for (const [label, url] of Object.entries(profile.actions)) if (isHttpUrl(url)) actions[label] = url;
+  const metadata: Record<string, unknown> = {};
+  if (profile.plan !== undefined) metadata.Plan = profile.plan;
+  if (profile.role !== undefined) metadata.Role = profile.role;
+  if (profile.attributes) Object.assign(metadata, profile.attributes);
+  const customer: Mutable<HelperCustomer> = {};
+  if (profile.name !== undefined) customer.name = profile.name;
+  if (typeof profile.value === 'number' && Number.isFinite(profile.value)) customer.value = profile.value;
+  if (hasKeys(actions)) customer.actions = actions;
+  if (hasKeys(metadata)) customer.metadata = metadata;
+  return { success: true, customer };
 }

@@ -15,7 +15,7 @@ export function createHelperHandler(deps: LookupDeps): LambdaHttpHandler {
     const query = parseHelperQuery(verified.request.query);
     if (!query.ok) return { outcome: 'invalid_request', response: errorResponse(400, query.error) };
 
-    const lookup = await lookupCustomer(provider, deps.directory, (d, signal) => d.findByEmail(query.value.email, { signal }), deps.logger);
+    const lookup = await lookupCustomer(provider, deps.directory, (d, scope) => d.findByEmail(query.value.email, scope), deps.logger);
     if (lookup.found) return { outcome: 'resolved', response: jsonResponse(200, toHelperResponse(lookup.profile)) };
     return lookup.answer ?? { outcome: 'unknown_email', response: jsonResponse(200, toHelperResponse(undefined)) };
   });

@@ -1,5 +1,5 @@
 import type { CustomerProfile } from '../../shared/customers/profile.js';
-import { isJsonObject, type Parsed } from '../../shared/contract.js';
+import { hasKeys, isJsonObject, type Mutable, type Parsed } from '../../shared/contract.js';
 
 /**
  * Talki Backend Connect (shared/providers/talki-backend-connect.txt): Talki POSTs `{ userToken }`
@@ -42,11 +42,10 @@ export function toTalkiResponse(profile: CustomerProfile): { response: TalkiCust
     if (value === undefined) droppedFields.push(key);
     else fields[key] = value;
   }
-  const response: TalkiCustomerResponse = {
-    ...(profile.name !== undefined ? { name: profile.name } : {}),
-    ...(profile.email !== undefined ? { email: profile.email } : {}),
-    ...(profile.plan !== undefined ? { plan: profile.plan } : {}),
-    ...(Object.keys(fields).length > 0 ? { fields } : {}),
-  };
+  const response: Mutable<TalkiCustomerResponse> = {};
+  if (profile.name !== undefined) response.name = profile.name;
+  if (profile.email !== undefined) response.email = profile.email;
+  if (profile.plan !== undefined) response.plan = profile.plan;
+  if (hasKeys(fields)) response.fields = fields;
   return { response, droppedFields };
 }

@@ -18,7 +18,7 @@ export function createTalkiHandler(deps: LookupDeps): LambdaHttpHandler {
     const request = parseTalkiRequest(body.value, tokenField);
     if (!request.ok) return { outcome: 'invalid_request', response: errorResponse(400, request.error) };
 
-    const lookup = await lookupCustomer(provider, deps.directory, (d, signal) => d.findByUserId(request.value.userToken, { signal }), deps.logger);
+    const lookup = await lookupCustomer(provider, deps.directory, (d, scope) => d.findByUserId(request.value.userToken, scope), deps.logger);
     if (!lookup.found) return lookup.answer ?? { outcome: 'unknown_user', response: errorResponse(404, 'User not found') };
     const { response, droppedFields } = toTalkiResponse(lookup.profile);
     return { outcome: 'resolved', response: jsonResponse(200, response), ...(droppedFields.length > 0 ? { droppedFields } : {}) };

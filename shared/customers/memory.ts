@@ -1,3 +1,4 @@
+import { throwIfAborted } from '../deadline.js';
 import { normaliseEmail } from './parse.js';
 import type { CustomerDirectory, CustomerProfile, LookupOptions } from './profile.js';
 
@@ -25,19 +26,19 @@ export class InMemoryDirectory implements CustomerDirectory {
   }
 
   async findByUserId(userId: string, options: LookupOptions = {}): Promise<CustomerProfile | undefined> {
-    options.signal?.throwIfAborted();
+    throwIfAborted(options);
     return this.byUserId.get(userId);
   }
 
   async findBySessionId(sessionId: string, options: LookupOptions = {}): Promise<CustomerProfile | undefined> {
-    options.signal?.throwIfAborted();
+    throwIfAborted(options);
     const profile = this.bySessionId.get(sessionId);
     // A replaced profile answers with its latest version.
     return profile ? this.byUserId.get(profile.userId) : undefined;
   }
 
   async findByEmail(email: string, options: LookupOptions = {}): Promise<CustomerProfile | undefined> {
-    options.signal?.throwIfAborted();
+    throwIfAborted(options);
     const profile = this.byEmail.get(normaliseEmail(email));
     return profile ? this.byUserId.get(profile.userId) : undefined;
   }

@@ -40,8 +40,8 @@ export async function forwardOnce(event: WebhookEvent, options: ForwardOptions):
   const fields = { provider: event.provider, eventType: event.eventType, dedupeKey: key };
   let stage: 'claim' | 'publish' = 'claim';
 
-  const attempt = await withDeadline(options.deadlineMs, async (signal): Promise<ForwardResult> => {
-    const claim = await ledger.claim(key, { signal }).catch((error: unknown) => {
+  const attempt = await withDeadline(options.deadlineMs, async (scope): Promise<ForwardResult> => {
+    const claim = await ledger.claim(key, scope).catch((error: unknown) => {
       log.warn({ ...fields, message: 'delivery ledger unavailable', ...describeError(error) });
       return 'unavailable' as const;
     });
@@ -51,14 +51,14 @@ export async function forwardOnce(event: WebhookEvent, options: ForwardOptions):
 
     stage = 'publish';
     try {
-      await sink.publish(event, { signal });
+      await sink.publish(event, scope);
     } catch (error) {
       log.warn({ ...fields, message: 'event not published', ...describeError(error) });
       // Not under the deadline's signal, which may be what aborted the publish.
       await ledger.release(key).catch((releaseError: unknown) => {
         log.warn({ ...fields, message: 'claim not released; it lapses with its lease', ...describeError(releaseError) });
       });
-      return { ok: false, outcome: signal.aborted ? 'sink_timeout' : 'sink_failed' };
+      return { ok: false, outcome: scope.expired ? 'sink_timeout' : 'sink_failed' };
     }
     await ledger.complete(key).catch((error: unknown) => {
       // The event is on the bus; without the record a retry after the lease may forward it again.

@@ -68,8 +68,14 @@ export class RequestHeaders {
    * Only for headers whose values can never contain a comma themselves, such as signatures.
    */
   all(name: string): string[] {
-    const raw = this.values.get(name.toLowerCase()) ?? [];
-    return raw.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v.length > 0);
+    const values: string[] = [];
+    for (const value of this.values.get(name.toLowerCase()) ?? []) {
+      for (const part of value.split(',')) {
+        const trimmed = part.trim();
+        if (trimmed.length > 0) values.push(trimmed);
+      }
+    }
+    return values;
   }
 
   has(name: string): boolean {

@@ -72,6 +72,8 @@ interface CacheEntry {
   fetchedAt: number;
   /** When AWSPREVIOUS stops verifying: checked on every use, not only at the next fetch. */
   previousUntil: number;
+  /** Candidates per `key` and AWSPREVIOUS state, worked out once per fetch instead of parsing JSON per request. */
+  byKey?: Map<string, CandidatesResult>;
 }
 
 /** Default client: short timeouts so a slow Secrets Manager cannot eat a provider's whole time budget. */
@@ -131,6 +133,16 @@ export class SecretsCache {
   }
 
   /**
+   * The candidates when a fresh entry is cached, as a value rather than a promise: the warm path every
+   * request takes skips an await. Undefined means "ask `candidates`" (nothing cached yet, or stale).
+   */
+  cachedCandidates(secretId: string, key: string): CandidatesResult | undefined {
+    const entry = this.entries.get(secretId);
+    if (!entry || this.now() - entry.fetchedAt >= this.ttlMs) return undefined;
+    return this.forKey(entry, key);
+  }
+
+  /**
    * Called when no candidate verified: fetches once more unless that was done within the minimum
    * interval, so a flood of bad signatures costs at most one call per interval. True when the
    * versions changed and verification is worth retrying.
@@ -145,18 +157,15 @@ export class SecretsCache {
   }
 
   private forKey(entry: CacheEntry, key: string): CandidatesResult {
-    const secrets: string[] = [];
-    const stages: SecretStage[] = [];
     const previousExpired = this.now() >= entry.previousUntil;
-    for (const version of entry.versions) {
-      if (version.stage === 'AWSPREVIOUS' && previousExpired) continue;
-      const secret = secretForKey(version.secretString, key);
-      if (secret !== undefined && !secrets.includes(secret)) {
-        secrets.push(secret);
-        stages.push(version.stage);
-      }
+    const memoKey = previousExpired ? `${key}\u0000expired` : key;
+    entry.byKey ??= new Map();
+    let result = entry.byKey.get(memoKey);
+    if (!result) {
+      result = candidatesFor(entry, key, previousExpired);
+      entry.byKey.set(memoKey, result);
     }
-    return { ok: true, secrets, stages };
+    return result;
   }
 
   /** One fetch per secret at a time: concurrent callers share the same promise. */
@@ -239,4 +248,18 @@ export function secretsCacheFromEnv(env: NodeJS.ProcessEnv = process.env, client
     previousGraceMs: seconds(ENV.secretsPreviousGraceSeconds, SECRETS_DEFAULTS.previousGraceMs),
     minRefreshIntervalMs: seconds(ENV.secretsMinRefreshSeconds, SECRETS_DEFAULTS.minRefreshIntervalMs),
   });
+}
+
+function candidatesFor(entry: CacheEntry, key: string, previousExpired: boolean): CandidatesResult {
+  const secrets: string[] = [];
+  const stages: SecretStage[] = [];
+  for (const version of entry.versions) {
+    if (version.stage === 'AWSPREVIOUS' && previousExpired) continue;
+    const secret = secretForKey(version.secretString, key);
+    if (secret !== undefined && !secrets.includes(secret)) {
+      secrets.push(secret);
+      stages.push(version.stage);
+    }
+  }
+  return { ok: true, secrets, stages };
 }

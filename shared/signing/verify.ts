@@ -49,14 +49,44 @@ export function sign(secret: string, message: Uint8Array | string, encoding: Sig
   return hmacSha256(secret, bytes).toString(encoding);
 }
 
+/** The received signature values, decoded once: the shape check and verification share them. */
+export interface DecodedSignatures {
+  /** How many values were non-blank: 0 means the signature is missing. */
+  readonly present: number;
+  /** The values that are 32-byte digests in the expected encoding. */
+  readonly digests: readonly Buffer[];
+}
+
+/** Decodes the received values to digests (plain loops: this runs on every request, and map/filter chains allocate per step). */
+export function decodeSignatures(signatures: readonly string[], encoding: SignatureEncoding): DecodedSignatures {
+  let present = 0;
+  const digests: Buffer[] = [];
+  for (const signature of signatures) {
+    if (signature.trim().length === 0) continue;
+    present++;
+    const digest = decodeSignature(signature, encoding);
+    if (digest !== undefined) digests.push(digest);
+  }
+  return { present, digests };
+}
+
+export function shapeOf(decoded: DecodedSignatures): 'missing' | 'malformed' | 'ok' {
+  return decoded.present === 0 ? 'missing' : decoded.digests.length === 0 ? 'malformed' : 'ok';
+}
+
 /**
  * Whether the received values can be signatures at all, before any secret is needed:
  * junk is answered 401 without touching Secrets Manager.
  */
 export function signatureShape(signatures: readonly string[], encoding: SignatureEncoding): 'missing' | 'malformed' | 'ok' {
-  const present = signatures.filter((s) => s.trim().length > 0);
-  if (present.length === 0) return 'missing';
-  return present.some((s) => decodeSignature(s, encoding) !== undefined) ? 'ok' : 'malformed';
+  return shapeOf(decodeSignatures(signatures, encoding));
+}
+
+export interface VerifyDigestsInput {
+  /** As in VerifyInput: iterated lazily, the bytes as sent first. */
+  readonly messages: Iterable<Uint8Array>;
+  readonly decoded: DecodedSignatures;
+  readonly secrets: readonly string[];
 }
 
 /**
@@ -65,23 +95,28 @@ export function signatureShape(signatures: readonly string[], encoding: Signatur
  */
 export function verifySignature(input: VerifyInput): VerifyResult {
   try {
-    const present = input.signatures.filter((s) => s.trim().length > 0);
-    if (present.length === 0) return { ok: false, reason: 'missing' };
-    const decoded = present
-      .map((s) => decodeSignature(s, input.encoding))
-      .filter((d): d is Buffer => d !== undefined);
-    if (decoded.length === 0) return { ok: false, reason: 'malformed' };
+    return verifyDigests({ messages: input.messages, decoded: decodeSignatures(input.signatures, input.encoding), secrets: input.secrets });
+  } catch {
+    return { ok: false, reason: 'malformed' };
+  }
+}
+
+/** verifySignature for values already decoded (the handler decoded them for its shape check). Never throws. */
+export function verifyDigests(input: VerifyDigestsInput): VerifyResult {
+  try {
+    const { present, digests } = input.decoded;
+    if (present === 0) return { ok: false, reason: 'missing' };
+    if (digests.length === 0) return { ok: false, reason: 'malformed' };
     // Empty secrets are skipped but keep their place: secretIndex points into input.secrets.
-    const secrets = input.secrets.map((secret, index) => ({ secret, index })).filter(({ secret }) => secret.length > 0);
-    if (secrets.length === 0) return { ok: false, reason: 'no_secret' };
+    if (!input.secrets.some((secret) => secret.length > 0)) return { ok: false, reason: 'no_secret' };
     let messageIndex = 0;
     for (const message of input.messages) {
-      for (const { secret, index: secretIndex } of secrets) {
+      for (let secretIndex = 0; secretIndex < input.secrets.length; secretIndex++) {
+        const secret = input.secrets[secretIndex]!;
+        if (secret.length === 0) continue;
         const expected = hmacSha256(secret, message);
         // Every decoded value is exactly DIGEST_BYTES long, so timingSafeEqual cannot throw here.
-        if (decoded.some((got) => timingSafeEqual(got, expected))) {
-          return { ok: true, secretIndex, messageIndex };
-        }
+        for (const got of digests) if (timingSafeEqual(got, expected)) return { ok: true, secretIndex, messageIndex };
       }
       messageIndex++;
     }

@@ -176,7 +176,16 @@ async function breakdown(options: HandlerCostOptions): Promise<Table> {
     { label: 'secrets cache lookup, warm (candidates)', measure: async_(() => secrets.candidates(SECRET_ID, 'signingSecret')) },
     { label: 'verifySignature, one secret', measure: sync(() => verifySignature({ messages: [httpRequest.rawBody], signatures, secrets: [secret], encoding: 'hex' })) },
     { label: 'in-memory lookup awaited', measure: async_(() => directory.findBySessionId(sessionId)) },
-    { label: 'same lookup inside withDeadline (timer; signal made on first read)', measure: async_(() => withDeadline(1_500, (scope) => directory.findBySessionId(sessionId, scope))) },
+    { label: 'same lookup inside withDeadline (timer armed only if it waits; signal made on first read)', measure: async_(() => withDeadline(1_500, (scope) => directory.findBySessionId(sessionId, scope))) },
+    {
+      label: 'withDeadline around work that waits a tick (timer armed and cleared)',
+      measure: async_(() =>
+        withDeadline(1_500, async (scope) => {
+          await null;
+          return directory.findBySessionId(sessionId, scope);
+        }),
+      ),
+    },
     { label: 'new AbortController().signal (the signal alone)', measure: sync(() => new AbortController().signal) },
     { label: 'toBuddyResponse(profile)', measure: sync(() => toBuddyResponse(BENCH_PROFILE)) },
     { label: 'toTalkiResponse(profile)', measure: sync(() => toTalkiResponse(BENCH_PROFILE)) },

@@ -68,11 +68,8 @@ export function throwIfAborted(options: { readonly signal?: AbortSignal | undefi
 export function withDeadline<T>(ms: number, work: (scope: DeadlineScope) => Promise<T>): Promise<DeadlineResult<T>> {
   const deadline = new Deadline(ms);
   return new Promise<DeadlineResult<T>>((resolve) => {
-    // Armed before the work starts: work that never settles is still answered at `ms`.
-    const timer = setTimeout(() => {
-      deadline.pass();
-      resolve(TIMED_OUT);
-    }, ms);
+    let timer: NodeJS.Timeout | undefined;
+    let settled = false;
     let running: Promise<T>;
     try {
       running = Promise.resolve(work(deadline));
@@ -81,13 +78,25 @@ export function withDeadline<T>(ms: number, work: (scope: DeadlineScope) => Prom
     }
     running.then(
       (value) => {
+        settled = true;
         clearTimeout(timer);
         resolve({ ok: true, value });
       },
       (error: unknown) => {
+        settled = true;
         clearTimeout(timer);
         resolve(deadline.expired ? TIMED_OUT : { ok: false, reason: 'failed', error });
       },
     );
+    // The timer is armed in this same turn, before any I/O can answer, but after the reactions of a
+    // promise the work returned already settled (an in-memory directory, a cache hit): those run
+    // first, so work that finished at once costs no setTimeout/clearTimeout pair.
+    queueMicrotask(() => {
+      if (settled) return;
+      timer = setTimeout(() => {
+        deadline.pass();
+        resolve(TIMED_OUT);
+      }, ms);
+    });
   });
 }

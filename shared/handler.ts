@@ -4,8 +4,8 @@ import { ENV, numberFromEnv, signingSecretIdFromEnv } from './config.js';
 import { describeError, logger as defaultLogger, type Logger } from './log.js';
 import { matchRoute, signatureHeader, type ProviderDefinition, type RouteDefinition } from './providers.js';
 import { checkTimestamp } from './signing/replay.js';
-import { signatureShape, verifySignature, type VerifyResult } from './signing/verify.js';
-import type { SecretsCache, SecretStage } from './secrets/cache.js';
+import { decodeSignatures, shapeOf, verifyDigests, type DecodedSignatures, type SignedMessage, type VerifyResult } from './signing/verify.js';
+import type { CandidatesResult, SecretsCache, SecretStage } from './secrets/cache.js';
 
 /** What a provider's logic decided: the answer, and the outcome word the request log carries. */
 export interface Answer {
@@ -35,7 +35,7 @@ export type ProviderLogic = (verified: VerifiedRequest) => Promise<Answer>;
 export interface SignedHandlerOptions {
   readonly provider: ProviderDefinition;
   readonly secrets: SecretsCache;
-  /** The Secrets Manager secret id or ARN; read per call so tests and the local server can set it late. */
+  /** The Secrets Manager secret id or ARN; read until it is set, so tests and the local server can set it late. */
   readonly secretId?: () => string | undefined;
   /**
    * The messages a signature may cover, the bytes as sent first. Defaults: the raw body, or for
@@ -49,36 +49,68 @@ export interface SignedHandlerOptions {
 
 export type LambdaHttpHandler = (event: unknown) => Promise<HttpResponse>;
 
-function* defaultSignedMessages(provider: ProviderDefinition, request: HttpRequest): Iterable<Uint8Array> {
-  if (provider.signature.signs === 'body') {
-    yield request.rawBody;
-    return;
-  }
-  yield Buffer.from(request.rawQuery, 'utf8');
+/**
+ * The default signed messages. A body-signed request has one, returned as an array: a generator
+ * object per request costs more than the array, and there is no fallback form to defer.
+ */
+function defaultSignedMessages(provider: ProviderDefinition, request: HttpRequest): Iterable<SignedMessage> {
+  return provider.signature.signs === 'body' ? [request.rawBody] : queryMessages(request);
+}
+
+/** A generator, so the re-serialised form is only built when the query as sent did not verify. */
+function* queryMessages(request: HttpRequest): Iterable<SignedMessage> {
+  // Strings: HMAC reads them as UTF-8, the bytes the platform signed, without a Buffer copy each.
+  yield request.rawQuery;
   // A proxy may re-encode the query (e.g. `@` vs `%40`); the platform signed URLSearchParams' form.
   const reserialised = request.query.toString();
-  if (reserialised !== request.rawQuery) yield Buffer.from(reserialised, 'utf8');
+  if (reserialised !== request.rawQuery) yield reserialised;
 }
 
 /** Signature values from the header, with the platform's scheme prefix (such as `Bearer `) removed. */
 export function signatureValues(request: HttpRequest, header: string, scheme: string | undefined): string[] {
   const values = request.headers.all(header);
   if (!scheme) return values;
-  const prefix = scheme.trim().toLowerCase();
-  return values.map((v) => (v.toLowerCase().startsWith(prefix + ' ') ? v.slice(prefix.length + 1).trim() : v));
+  const prefix = `${scheme.trim().toLowerCase()} `;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
+    // Only the prefix is lower-cased and compared: lower-casing the whole value copies it on every request.
+    if (value.slice(0, prefix.length).toLowerCase() === prefix) values[i] = value.slice(prefix.length).trim();
+  }
+  return values;
 }
 
-function parseJsonOnce(raw: Buffer): () => JsonBody {
-  let parsed: JsonBody | undefined;
-  return () => {
-    if (parsed) return parsed;
+/** The body parsed as JSON at most once, shared by the replay check, a signed-messages hook and the provider's logic. */
+class JsonOnce {
+  private parsed: JsonBody | undefined;
+
+  constructor(private readonly request: HttpRequest) {}
+
+  get(): JsonBody {
+    if (this.parsed) return this.parsed;
     try {
-      parsed = { ok: true, value: JSON.parse(raw.toString('utf8')) };
+      // The event's own text when it is exactly the body's bytes: no decode of rawBody back to a string.
+      this.parsed = { ok: true, value: JSON.parse(this.request.bodyText ?? this.request.rawBody.toString('utf8')) };
     } catch {
-      parsed = { ok: false };
+      this.parsed = { ok: false };
     }
-    return parsed;
-  };
+    return this.parsed;
+  }
+}
+
+/** The logic's view of a verified request; a class, so `json` is a shared method rather than a closure made per request. */
+class Verified implements VerifiedRequest {
+  constructor(
+    readonly request: HttpRequest,
+    readonly route: RouteDefinition,
+    readonly provider: ProviderDefinition,
+    readonly secretStage: SecretStage,
+    readonly receivedAtMs: number,
+    private readonly body: JsonOnce,
+  ) {}
+
+  json(): JsonBody {
+    return this.body.get();
+  }
 }
 
 const VERIFY_FAILURE_MESSAGE: Record<string, string> = {
@@ -103,8 +135,10 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
   const secretId = () => (knownSecretId ??= readSecretId());
   const header = signatureHeader(provider, env);
   const replayWindowSeconds = provider.replay ? numberFromEnv(env, ENV.replayWindowSeconds, provider.replay.windowSeconds) : 0;
-  const messagesFor = (request: HttpRequest, json: () => JsonBody): Iterable<Uint8Array> =>
-    options.signedMessages?.(request, json) ?? defaultSignedMessages(provider, request);
+  const messagesFor = (request: HttpRequest, body: JsonOnce): Iterable<SignedMessage> =>
+    options.signedMessages?.(request, () => body.get()) ?? defaultSignedMessages(provider, request);
+  const verify = (request: HttpRequest, body: JsonOnce, decoded: DecodedSignatures, candidates: CandidatesResult): VerifyResult | undefined =>
+    candidates.ok ? verifyDigests({ messages: messagesFor(request, body), decoded, secrets: candidates.secrets }) : undefined;
 
   const handle = async (event: unknown): Promise<{ answer: Answer; request?: HttpRequest; route?: RouteDefinition }> => {
     const parsed = parseHttpEvent(event, provider.maxBodyBytes);
@@ -126,29 +160,25 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
       return { request, route, answer: { outcome: 'secret_not_configured', response: unavailableResponse('Signing secret not configured', 30) } };
     }
 
-    const signatures = signatureValues(request, header, provider.signature.scheme);
-    const shape = signatureShape(signatures, provider.signature.encoding);
+    // Decoded once: the shape check here and the verification below share the digests.
+    const decoded = decodeSignatures(signatureValues(request, header, provider.signature.scheme), provider.signature.encoding);
+    const shape = shapeOf(decoded);
     if (shape !== 'ok') {
       return { request, route, answer: { outcome: `bad_signature_${shape}`, response: errorResponse(401, VERIFY_FAILURE_MESSAGE[shape]!) } };
     }
-    const json = parseJsonOnce(request.rawBody);
-    const verifyWith = async (): Promise<{ result: VerifyResult; stages: readonly SecretStage[] } | undefined> => {
-      const candidates = await secrets.candidates(id, route.secretKey);
-      if (!candidates.ok) return undefined;
-      const result = verifySignature({ messages: messagesFor(request, json), signatures, secrets: candidates.secrets, encoding: provider.signature.encoding });
-      return { result, stages: candidates.stages };
-    };
-
-    let verified = await verifyWith();
+    const body = new JsonOnce(request);
+    // Warm cache: the candidates as a value, so the common path verifies without awaiting.
+    let candidates = secrets.cachedCandidates(id, route.secretKey) ?? (await secrets.candidates(id, route.secretKey));
+    let result = verify(request, body, decoded, candidates);
     // A secret still holding its placeholder is refreshed like a mismatch: a value just pasted in the console works within the interval, not the TTL.
-    const worthRefreshing = verified && !verified.result.ok && (verified.result.reason === 'mismatch' || verified.result.reason === 'no_secret');
+    const worthRefreshing = result && !result.ok && (result.reason === 'mismatch' || result.reason === 'no_secret');
     if (worthRefreshing && (await secrets.refreshAfterMismatch(id))) {
-      verified = await verifyWith();
+      candidates = await secrets.candidates(id, route.secretKey);
+      result = verify(request, body, decoded, candidates);
     }
-    if (!verified) {
+    if (!result || !candidates.ok) {
       return { request, route, answer: { outcome: 'secrets_unavailable', response: unavailableResponse('Signing secret temporarily unavailable', 5) } };
     }
-    const result = verified.result;
     if (!result.ok) {
       if (result.reason === 'no_secret') {
         return { request, route, answer: { outcome: 'secret_not_configured', response: unavailableResponse('Signing secret not configured', 30) } };
@@ -162,22 +192,16 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
       let value: unknown;
       if (rule.in === 'query') value = request.query.get(rule.field) ?? undefined;
       else {
-        const body = json();
-        if (!body.ok) return { request, route, answer: { outcome: 'invalid_json', response: errorResponse(400, 'Body is not valid JSON') } };
-        value = typeof body.value === 'object' && body.value !== null ? (body.value as Record<string, unknown>)[rule.field] : undefined;
+        const json = body.get();
+        if (!json.ok) return { request, route, answer: { outcome: 'invalid_json', response: errorResponse(400, 'Body is not valid JSON') } };
+        value = typeof json.value === 'object' && json.value !== null ? (json.value as Record<string, unknown>)[rule.field] : undefined;
       }
       const fresh = checkTimestamp(value, receivedAtMs, replayWindowSeconds);
       if (!fresh.ok) return { request, route, answer: { outcome: fresh.reason, response: errorResponse(401, 'Timestamp missing or outside the allowed window') } };
     }
 
-    const answer = await logic({
-      request,
-      route,
-      provider,
-      secretStage: verified.stages[result.secretIndex] ?? 'AWSCURRENT',
-      json,
-      receivedAtMs,
-    });
+    const stage = candidates.stages[result.secretIndex] ?? 'AWSCURRENT';
+    const answer = await logic(new Verified(request, route, provider, stage, receivedAtMs, body));
     return { request, route, answer };
   };
 

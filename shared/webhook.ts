@@ -4,6 +4,7 @@ import type { DeliveryMetadata } from './events/event.js';
 import { dedupeKeyFor, forwardOnce, type ForwardOptions } from './events/forward.js';
 import type { Answer, VerifiedRequest } from './handler.js';
 import { jsonResponse, unavailableResponse } from './http/response.js';
+import { isoTime } from './time.js';
 
 export interface WebhookClassification {
   readonly eventType: string;
@@ -26,7 +27,7 @@ export async function forwardWebhook(verified: VerifiedRequest, deps: WebhookDep
   // Built by assignment rather than conditional spreads: this runs on every delivery.
   const delivery: Mutable<DeliveryMetadata> = {
     dedupeKey,
-    receivedAt: new Date(verified.receivedAtMs).toISOString(),
+    receivedAt: isoTime(verified.receivedAtMs),
     route: route.path,
     test: event.test,
     unknownType: event.unknownType,

@@ -1,4 +1,4 @@
-import { hasKeys, isJsonObject, type Mutable, type Parsed } from '../../shared/contract.js';
+import { assignFields, hasKeys, isJsonObject, type Mutable, type Parsed } from '../../shared/contract.js';
 import type { CustomerProfile } from '../../shared/customers/profile.js';
 
 /**
@@ -28,7 +28,9 @@ export function parseBuddyRequest(body: unknown): Parsed<BuddyIdentityRequest> {
     return { ok: false, error: 'sessionId must be a non-empty string' };
   }
   if (agentId !== undefined && typeof agentId !== 'string') return { ok: false, error: 'agentId must be a string' };
-  return { ok: true, value: { sessionId, ...(agentId !== undefined ? { agentId } : {}), timestamp: timestamp as number | string } };
+  const request: Mutable<BuddyIdentityRequest> = { sessionId, timestamp: timestamp as number | string };
+  if (agentId !== undefined) request.agentId = agentId;
+  return { ok: true, value: request };
 }
 
 /**
@@ -39,7 +41,7 @@ export function toBuddyResponse(profile: CustomerProfile): BuddyIdentityResponse
   const customAttributes: Record<string, unknown> = {};
   if (profile.plan !== undefined) customAttributes.plan = profile.plan;
   if (profile.value !== undefined) customAttributes.lifetimeValue = profile.value;
-  if (profile.attributes) Object.assign(customAttributes, profile.attributes);
+  if (profile.attributes) assignFields(customAttributes, profile.attributes);
   const response: Mutable<BuddyIdentityResponse> = { userId: profile.userId };
   if (profile.email !== undefined) response.email = profile.email;
   if (profile.role !== undefined) response.role = profile.role;

@@ -1,4 +1,4 @@
-import { isJsonObject, type Parsed } from '../../shared/contract.js';
+import { isJsonObject, type Mutable, type Parsed } from '../../shared/contract.js';
 import type { HttpRequest } from '../../shared/http/request.js';
 import type { JsonBody } from '../../shared/handler.js';
 import { stringField, type WebhookClassification } from '../../shared/webhook.js';
@@ -28,14 +28,13 @@ export function classifyBuddyStatEvent(body: unknown): Parsed<WebhookClassificat
   if (!isJsonObject(body)) return { ok: false, error: 'Body must be a JSON object' };
   const type = stringField(body, 'event', 'type', 'eventType');
   const deliveryId = stringField(body, 'deliveryId', 'delivery_id');
-  return {
-    ok: true,
-    value: {
-      eventType: type ?? 'unknown',
-      payload: body,
-      test: body.test === true,
-      unknownType: type === undefined || !isKnownEvent(type),
-      ...(deliveryId ? { deliveryId } : {}),
-    },
+  // Built by assignment rather than a conditional spread: this runs on every delivery.
+  const event: Mutable<WebhookClassification> = {
+    eventType: type ?? 'unknown',
+    payload: body,
+    test: body.test === true,
+    unknownType: type === undefined || !isKnownEvent(type),
   };
+  if (deliveryId) event.deliveryId = deliveryId;
+  return { ok: true, value: event };
 }

@@ -1,4 +1,4 @@
-import { hasKeys, type Mutable, type Parsed } from '../../shared/contract.js';
+import { assignFields, hasKeys, setField, type Mutable, type Parsed } from '../../shared/contract.js';
 import type { CustomerProfile } from '../../shared/customers/profile.js';
 
 /**
@@ -28,9 +28,21 @@ export function parseHelperQuery(query: URLSearchParams): Parsed<{ readonly emai
   return { ok: true, value: { email } };
 }
 
-/** An absolute http(s) URL, as Helper validates each action. URL.canParse builds no URL object. */
+const HTTP_SCHEME = /^https?:/i;
+
+/** An absolute http(s) URL, as Helper validates each action. */
 function isHttpUrl(value: unknown): value is string {
-  return typeof value === 'string' && /^https?:/i.test(value) && URL.canParse(value);
+  if (typeof value !== 'string') return false;
+  // The usual value starts with `http:` or `https:`: if it parses at all its scheme is that one, so
+  // URL.canParse decides without building a URL object.
+  if (HTTP_SCHEME.test(value)) return URL.canParse(value);
+  // Anything else may still parse as http(s) (the parser drops leading spaces and tabs in the scheme).
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:';
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -40,11 +52,13 @@ function isHttpUrl(value: unknown): value is string {
 export function toHelperResponse(profile: CustomerProfile | undefined): HelperResponse {
   if (!profile) return { success: true, customer: {} };
   const actions: Record<string, string> = {};
-  if (profile.actions) for (const [label, url] of Object.entries(profile.actions)) if (isHttpUrl(url)) actions[label] = url;
+  if (profile.actions) {
+    for (const [label, url] of Object.entries(profile.actions)) if (isHttpUrl(url)) setField(actions, label, url);
+  }
   const metadata: Record<string, unknown> = {};
   if (profile.plan !== undefined) metadata.Plan = profile.plan;
   if (profile.role !== undefined) metadata.Role = profile.role;
-  if (profile.attributes) Object.assign(metadata, profile.attributes);
+  if (profile.attributes) assignFields(metadata, profile.attributes);
   const customer: Mutable<HelperCustomer> = {};
   if (profile.name !== undefined) customer.name = profile.name;
   if (typeof profile.value === 'number' && Number.isFinite(profile.value)) customer.value = profile.value;

@@ -21,7 +21,9 @@ export function createTalkiHandler(deps: LookupDeps): LambdaHttpHandler {
     const lookup = await lookupCustomer(provider, deps.directory, (d, scope) => d.findByUserId(request.value.userToken, scope), deps.logger);
     if (!lookup.found) return lookup.answer ?? { outcome: 'unknown_user', response: errorResponse(404, 'User not found') };
     const { response, droppedFields } = toTalkiResponse(lookup.profile);
-    return { outcome: 'resolved', response: jsonResponse(200, response), ...(droppedFields.length > 0 ? { droppedFields } : {}) };
+    const answer = { outcome: 'resolved', response: jsonResponse(200, response) };
+    // Only a profile that lost fields says so in the log; the usual answer is built without a spread.
+    return droppedFields.length > 0 ? { ...answer, droppedFields } : answer;
   });
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { withDeadline } from '../deadline.js';
 import { describeError, logger as defaultLogger, type Logger } from '../log.js';
 import type { DeliveryLedger, EventSink, WebhookEvent } from './event.js';
@@ -9,7 +9,8 @@ import type { DeliveryLedger, EventSink, WebhookEvent } from './event.js';
  */
 export function dedupeKeyFor(providerId: string, rawBody: Uint8Array, deliveryId?: string): string {
   if (deliveryId !== undefined && deliveryId.length > 0) return `${providerId}#id#${deliveryId}`;
-  return `${providerId}#sha256#${createHash('sha256').update(rawBody).digest('hex')}`;
+  // crypto.hash (Node 20.12+): one call, no Hash object, for a body that is already in memory.
+  return `${providerId}#sha256#${hash('sha256', rawBody, 'hex')}`;
 }
 
 export type ForwardResult =

@@ -20,6 +20,11 @@ export interface HttpRequest {
   /** The body bytes as sent: base64 bodies decoded, text bodies as UTF-8, never re-serialised. */
   readonly rawBody: Buffer;
   /**
+   * The body as the event carried it, when that was text whose UTF-8 bytes are `rawBody` (not base64,
+   * no lone surrogates): JSON parsing reads it instead of decoding `rawBody` back into a string.
+   */
+  readonly bodyText: string | undefined;
+  /**
    * The query string as sent, without `?`. REST v1 events carry no raw query, so for them it is
    * rebuilt in order from the decoded parameters the way `URLSearchParams` serialises.
    */
@@ -40,26 +45,50 @@ export type ParseResult =
 /** Lambda's own synchronous invocation payload limit. */
 export const LAMBDA_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024;
 
+/** Every non-blank, trimmed part of a comma-joined header value, appended to `into`. */
+function pushParts(into: string[], value: string): void {
+  // Most values hold no comma (a signature never does): no split array for them.
+  if (!value.includes(',')) {
+    const trimmed = value.trim();
+    if (trimmed.length > 0) into.push(trimmed);
+    return;
+  }
+  for (const part of value.split(',')) {
+    const trimmed = part.trim();
+    if (trimmed.length > 0) into.push(trimmed);
+  }
+}
+
 /** Case-insensitive header access over whatever shape the event used. */
 export class RequestHeaders {
-  private readonly values: ReadonlyMap<string, readonly string[]>;
+  /**
+   * A header sent once is kept as its string, one sent several times as an array: most headers come
+   * once, and an array per header per request is allocation the common case does not need.
+   */
+  private readonly values = new Map<string, string | string[]>();
 
-  constructor(entries: Iterable<readonly [string, string | undefined]>) {
-    const map = new Map<string, string[]>();
-    for (const [name, value] of entries) {
-      // AWS sends strings; anything else (a hand-made or corrupted event) is no header at all.
-      if (typeof value !== 'string') continue;
-      const key = name.toLowerCase();
-      const list = map.get(key);
-      if (list) list.push(value);
-      else map.set(key, [value]);
-    }
-    this.values = map;
+  /** Headers from a name -> value object, read in place rather than through an entries array. */
+  static fromObject(headers: Readonly<Record<string, unknown>> | null | undefined): RequestHeaders {
+    const result = new RequestHeaders();
+    if (headers) for (const name in headers) if (Object.hasOwn(headers, name)) result.add(name, headers[name]);
+    return result;
+  }
+
+  /** Adds one value; AWS sends strings, anything else (a hand-made or corrupted event) is no header at all. */
+  add(name: string, value: unknown): this {
+    if (typeof value !== 'string') return this;
+    const key = name.toLowerCase();
+    const known = this.values.get(key);
+    if (known === undefined) this.values.set(key, value);
+    else if (typeof known === 'string') this.values.set(key, [known, value]);
+    else known.push(value);
+    return this;
   }
 
   /** The first value sent for a header (before any comma-joining was undone). */
   get(name: string): string | undefined {
-    return this.values.get(name.toLowerCase())?.[0];
+    const known = this.values.get(name.toLowerCase());
+    return typeof known === 'string' ? known : known?.[0];
   }
 
   /**
@@ -68,13 +97,10 @@ export class RequestHeaders {
    * Only for headers whose values can never contain a comma themselves, such as signatures.
    */
   all(name: string): string[] {
+    const known = this.values.get(name.toLowerCase());
     const values: string[] = [];
-    for (const value of this.values.get(name.toLowerCase()) ?? []) {
-      for (const part of value.split(',')) {
-        const trimmed = part.trim();
-        if (trimmed.length > 0) values.push(trimmed);
-      }
-    }
+    if (typeof known === 'string') pushParts(values, known);
+    else if (known) for (const value of known) pushParts(values, value);
     return values;
   }
 
@@ -93,15 +119,33 @@ function base64DecodedLength(text: string): number {
   return Math.floor((text.length * 3) / 4) - padding;
 }
 
+/**
+ * The body of every request without one (a GET such as Helper's): one shared empty Buffer instead of
+ * a new one per request. It has no bytes, so nothing can write to it.
+ */
+const NO_BODY = Buffer.alloc(0);
+
 function bodyBytes(
   body: string | null | undefined,
   isBase64Encoded: boolean | undefined,
   limitBytes: number,
 ): Buffer | ParseFailure {
-  if (body === null || body === undefined || body === '') return Buffer.alloc(0);
+  if (body === null || body === undefined || body === '') return NO_BODY;
   const size = isBase64Encoded ? base64DecodedLength(body) : Buffer.byteLength(body, 'utf8');
   if (size > limitBytes) return { reason: 'body_too_large', limitBytes };
   return isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
+}
+
+/** String.prototype.isWellFormed (Node 20) is newer than the ES2023 library this project compiles against. */
+interface WellFormedCheck {
+  isWellFormed(): boolean;
+}
+
+/** The text whose UTF-8 encoding `bodyBytes` made, when decoding those bytes gives that same text back. */
+function bodyText(body: string | null | undefined, isBase64Encoded: boolean | undefined): string | undefined {
+  if (isBase64Encoded || typeof body !== 'string') return undefined;
+  // A lone surrogate is written as U+FFFD, so such a text is not what its bytes decode to.
+  return (body as string & WellFormedCheck).isWellFormed() ? body : undefined;
 }
 
 /** REST v1 has no raw query: rebuild it in the order API Gateway kept, as `URLSearchParams` writes it. */
@@ -125,13 +169,13 @@ export function serialiseQuery(
 function v1Headers(event: APIGatewayProxyEvent): RequestHeaders {
   // multiValueHeaders holds every value when present; headers alone keeps only the last one.
   if (event.multiValueHeaders && Object.keys(event.multiValueHeaders).length > 0) {
-    const entries: [string, string][] = [];
+    const headers = new RequestHeaders();
     for (const [name, values] of Object.entries(event.multiValueHeaders)) {
-      for (const value of values ?? []) entries.push([name, value]);
+      for (const value of values ?? []) headers.add(name, value);
     }
-    return new RequestHeaders(entries);
+    return headers;
   }
-  return new RequestHeaders(Object.entries(event.headers ?? {}));
+  return RequestHeaders.fromObject(event.headers);
 }
 
 function fromV1(event: APIGatewayProxyEvent, limitBytes: number): ParseResult {
@@ -149,6 +193,7 @@ function fromV1(event: APIGatewayProxyEvent, limitBytes: number): ParseResult {
       path,
       headers: v1Headers(event),
       rawBody: body,
+      bodyText: bodyText(event.body, event.isBase64Encoded),
       rawQuery,
       query: new URLSearchParams(rawQuery),
       requestId: event.requestContext?.requestId,
@@ -166,9 +211,9 @@ function fromV2(event: APIGatewayProxyEventV2, limitBytes: number): ParseResult 
   const path: unknown = event.rawPath ?? http.path ?? '/';
   // Routing and signing read these as strings; an event where they are not is malformed (400), not a 500.
   if (typeof path !== 'string' || typeof rawQuery !== 'string') return { ok: false, failure: { reason: 'malformed_event' } };
+  const headers = RequestHeaders.fromObject(event.headers);
   // Payload 2.0 moves cookies out of the headers; put them back so nothing the caller sent is lost.
-  const headerEntries: [string, string | undefined][] = Object.entries(event.headers ?? {});
-  if (event.cookies && event.cookies.length > 0) headerEntries.push(['cookie', event.cookies.join('; ')]);
+  if (event.cookies && event.cookies.length > 0) headers.add('cookie', event.cookies.join('; '));
   return {
     ok: true,
     request: {
@@ -176,8 +221,9 @@ function fromV2(event: APIGatewayProxyEventV2, limitBytes: number): ParseResult 
       format: event.requestContext.domainName?.includes('.lambda-url.') ? 'function-url' : 'http-v2',
       method: http.method.toUpperCase(),
       path,
-      headers: new RequestHeaders(headerEntries),
+      headers,
       rawBody: body,
+      bodyText: bodyText(event.body, event.isBase64Encoded),
       rawQuery,
       query: new URLSearchParams(rawQuery),
       requestId: event.requestContext.requestId,

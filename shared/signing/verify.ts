@@ -1,6 +1,9 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 export type SignatureEncoding = 'hex' | 'base64';
+
+/** Signed bytes; a string stands for its UTF-8 bytes (HMAC encodes it itself, so no Buffer copy is made first). */
+export type SignedMessage = Uint8Array | string;
 
 export type VerifyFailureReason = 'missing' | 'malformed' | 'mismatch' | 'no_secret';
 
@@ -19,7 +22,7 @@ export interface VerifyInput {
    * Candidate signed messages, the bytes as sent first. Iterated lazily, so a fallback form
    * (a re-serialisation) is only computed when the bytes as sent did not verify.
    */
-  readonly messages: Iterable<Uint8Array>;
+  readonly messages: Iterable<SignedMessage>;
   /** Signature values as received (several when a header was repeated). */
   readonly signatures: readonly string[];
   readonly secrets: readonly string[];
@@ -27,21 +30,46 @@ export interface VerifyInput {
 }
 
 const DIGEST_BYTES = 32;
-const HEX_SIGNATURE = /^[0-9a-fA-F]{64}$/;
+const HEX_DIGEST_LENGTH = 2 * DIGEST_BYTES;
 // Standard or URL-safe alphabet, padding optional: 32 bytes are 43 characters plus one '='.
 const BASE64_SIGNATURE = /^[A-Za-z0-9+/\-_]{43}=?$/;
 
 /** Decodes a signature to its 32 digest bytes, or undefined when it cannot be one. */
 export function decodeSignature(signature: string, encoding: SignatureEncoding): Buffer | undefined {
   const text = signature.trim();
-  if (encoding === 'hex') return HEX_SIGNATURE.test(text) ? Buffer.from(text, 'hex') : undefined;
+  if (encoding === 'hex') {
+    if (text.length !== HEX_DIGEST_LENGTH) return undefined;
+    // Node's hex decoder stops at the first pair that is not hex, so 64 characters giving 32 bytes
+    // are exactly /^[0-9a-fA-F]{64}$/, checked without a regex pass on every request.
+    const bytes = Buffer.from(text, 'hex');
+    return bytes.length === DIGEST_BYTES ? bytes : undefined;
+  }
   if (!BASE64_SIGNATURE.test(text)) return undefined;
-  const bytes = Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  // Node's base64 decoder reads the URL-safe alphabet (`-`, `_`) as well, so no rewrite to `+`, `/` is needed.
+  const bytes = Buffer.from(text, 'base64');
   return bytes.length === DIGEST_BYTES ? bytes : undefined;
 }
 
-export function hmacSha256(secret: string, message: Uint8Array): Buffer {
-  return createHmac('sha256', secret).update(message).digest();
+/** A function verifies with one to three secrets at a time; more than this means secrets come and go (tests), so start over. */
+const MAX_HMAC_KEYS = 16;
+const hmacKeys = new Map<string, KeyObject>();
+
+/**
+ * The secret as a KeyObject, made once per secret: handed a string, createHmac converts it to bytes
+ * on every call, which is a measurable share of a warm request. The bytes are the same (UTF-8).
+ */
+function hmacKey(secret: string): KeyObject {
+  let key = hmacKeys.get(secret);
+  if (key === undefined) {
+    if (hmacKeys.size >= MAX_HMAC_KEYS) hmacKeys.clear();
+    key = createSecretKey(Buffer.from(secret, 'utf8'));
+    hmacKeys.set(secret, key);
+  }
+  return key;
+}
+
+export function hmacSha256(secret: string, message: SignedMessage): Buffer {
+  return createHmac('sha256', hmacKey(secret)).update(message).digest();
 }
 
 export function sign(secret: string, message: Uint8Array | string, encoding: SignatureEncoding): string {
@@ -84,7 +112,7 @@ export function signatureShape(signatures: readonly string[], encoding: Signatur
 
 export interface VerifyDigestsInput {
   /** As in VerifyInput: iterated lazily, the bytes as sent first. */
-  readonly messages: Iterable<Uint8Array>;
+  readonly messages: Iterable<SignedMessage>;
   readonly decoded: DecodedSignatures;
   readonly secrets: readonly string[];
 }

@@ -1,0 +1,197 @@
+import { createHmac } from 'node:crypto';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { toBuddyResponse } from '../../functions/buddy/contract.js';
+import { toHelperResponse } from '../../functions/helper/contract.js';
+import { assignFields, setField } from '../../shared/contract.js';
+import type { CustomerProfile } from '../../shared/customers/profile.js';
+import { withDeadline } from '../../shared/deadline.js';
+import { jsonResponse, signatureValues, signedHandler, type VerifiedRequest } from '../../shared/handler.js';
+import { parseHttpEvent } from '../../shared/http/request.js';
+import { createLogger, logLine, type LogFields } from '../../shared/log.js';
+import { PROVIDERS } from '../../shared/providers.js';
+import { SecretsCache, SECRETS_DEFAULTS } from '../../shared/secrets/cache.js';
+import { decodeSignature, hmacSha256 } from '../../shared/signing/verify.js';
+import { manualClock, STUB_SECRET_ID, stubbedSecretsManager } from '../fixtures/stubbed-secrets-manager.js';
+import { EVENT_KINDS, eventFor, httpV2Event } from '../support/events.js';
+
+/**
+ * The warm path is written for speed in places (assignment instead of spreads, a cached ISO time, a
+ * shape check without a regex, candidates without a promise, a timer only for work that waits). Each
+ * of those must give exactly what the plain form gave; these tests pin the cases where they could differ.
+ */
+
+describe('response mapping: assignments mean what the spreads meant', () => {
+  // JSON.parse (DynamoDB or HTTP directory data) makes `__proto__` an ordinary own property.
+  const profile = JSON.parse(
+    JSON.stringify({
+      userId: 'usr_1',
+      plan: 'pro',
+      role: 'admin',
+      value: 3,
+      attributes: { Plan: 'overrides in place', 2: 'integer keys first', seats: 5 },
+      actions: { Profile: 'https://admin.example.com/u/1', Padded: '  https://admin.example.com/u/1/padded', Ftp: 'ftp://example.com/x', Broken: 'https://' },
+    }),
+  ) as CustomerProfile & { attributes: Record<string, unknown>; actions: Record<string, string> };
+  Object.defineProperty(profile.attributes, '__proto__', { value: { polluted: true }, enumerable: true, writable: true, configurable: true });
+  Object.defineProperty(profile.actions, '__proto__', { value: 'https://admin.example.com/proto', enumerable: true, writable: true, configurable: true });
+
+  it('helper: `__proto__` keys stay data, key order is the spread order, and actions are what `new URL` accepts as http(s)', () => {
+    const customer = toHelperResponse(profile).customer;
+    expect(JSON.stringify(customer)).toBe(
+      JSON.stringify({
+        value: 3,
+        actions: Object.fromEntries(Object.entries(profile.actions).filter(([label]) => ['Profile', 'Padded', '__proto__'].includes(label))),
+        metadata: { ...{ Plan: 'pro', Role: 'admin' }, ...profile.attributes },
+      }),
+    );
+    expect(Object.getPrototypeOf(customer.metadata)).toBe(Object.prototype);
+    expect((customer.metadata as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('buddy: `__proto__` attributes stay data in customAttributes', () => {
+    const answer = toBuddyResponse(profile);
+    expect(JSON.stringify(answer.customAttributes)).toBe(JSON.stringify({ ...{ plan: 'pro', lifetimeValue: 3 }, ...profile.attributes }));
+    expect(Object.getPrototypeOf(answer.customAttributes)).toBe(Object.prototype);
+  });
+
+  it('setField / assignFields copy own enumerable fields only, in order', () => {
+    const source = Object.create({ inherited: 1 }) as Record<string, unknown>;
+    source.b = 2;
+    source.a = 1;
+    const target: Record<string, unknown> = { a: 0 };
+    assignFields(target, source);
+    setField(target, '__proto__', 'data');
+    expect(Object.keys(target)).toEqual(['a', 'b', '__proto__']);
+    expect(target).toMatchObject({ a: 1, b: 2 });
+    expect(Object.getPrototypeOf(target)).toBe(Object.prototype);
+  });
+});
+
+describe('signature decoding without a regex', () => {
+  const HEX = 'a3'.repeat(32);
+  it('hex: exactly 64 hex digits, any case, or nothing', () => {
+    expect(decodeSignature(HEX.toUpperCase(), 'hex')?.toString('hex')).toBe(HEX);
+    for (const bad of [HEX.slice(1), HEX + 'a', `g${HEX.slice(1)}`, `${HEX.slice(0, 62)}0g`, `${HEX.slice(0, 32)} ${HEX.slice(33)}`, '']) {
+      expect(decodeSignature(bad, 'hex')).toBeUndefined();
+    }
+  });
+
+  it('base64: standard and URL-safe alphabets decode to the same digest', () => {
+    const digest = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 37 + 250) % 256));
+    expect(decodeSignature(digest.toString('base64'), 'base64')?.equals(digest)).toBe(true);
+    expect(decodeSignature(digest.toString('base64url'), 'base64')?.equals(digest)).toBe(true);
+  });
+
+  it('HMAC with a cached key equals createHmac with the secret string, for many secrets', () => {
+    for (let i = 0; i < 40; i++) {
+      const secret = `secret-${i}-${'é'.repeat(i)}`;
+      expect(hmacSha256(secret, 'message').equals(createHmac('sha256', secret).update('message').digest())).toBe(true);
+    }
+  });
+
+  it('signatureValues: the scheme prefix is matched case-insensitively and only the prefix is removed', () => {
+    const event = httpV2Event({ method: 'GET', path: '/helper/customer', headers: [['Authorization', 'BEARER AbC+/=']] });
+    const parsed = parseHttpEvent(event);
+    if (!parsed.ok) throw new Error('event did not parse');
+    expect(signatureValues(parsed.request, 'authorization', 'Bearer ')).toEqual(['AbC+/=']);
+    expect(signatureValues(parsed.request, 'authorization', undefined)).toEqual(['BEARER AbC+/=']);
+  });
+});
+
+describe('logLine', () => {
+  it('is the line JSON.stringify({ level, time, ...fields }) would write', () => {
+    const cases: LogFields[] = [
+      {},
+      { provider: 'buddy', route: undefined, status: 200, latencyMs: 1.25, requestId: 'a"b\\c\u2028', droppedFields: ['x', 'y'] },
+      { message: 'secrets manager failed', outcome: 'secret_stale_served', errorName: 'Error', detail: '\u0000 control' },
+    ];
+    for (const fields of cases) {
+      const line = logLine('warn', fields);
+      const time = (JSON.parse(line) as { time: string }).time;
+      expect(line).toBe(JSON.stringify({ level: 'warn', time, ...fields }));
+      expect(new Date(time).toISOString()).toBe(time);
+    }
+  });
+
+  it('the time moves with the clock, not only once per process', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(new Date('2024-05-29T16:26:40.000Z'));
+      const lines: string[] = [];
+      const log = createLogger((line) => lines.push(line), 'info');
+      log.info({ message: 'one' });
+      vi.setSystemTime(new Date('2024-05-29T16:26:40.001Z'));
+      log.info({ message: 'two' });
+      expect(lines.map((l) => (JSON.parse(l) as { time: string }).time)).toEqual(['2024-05-29T16:26:40.000Z', '2024-05-29T16:26:40.001Z']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('withDeadline arms its timer only for work that waits', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('work that settled at once leaves no timer behind and answers its value', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const result = withDeadline(1_000, async () => 'at once');
+    expect(await result).toEqual({ ok: true, value: 'at once' });
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('work that waits gets the timer in the same turn, and the deadline still answers at `ms`', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    let settled = false;
+    const result = withDeadline(1_000, () => new Promise<string>(() => undefined)).then((r) => {
+      settled = true;
+      return r;
+    });
+    await Promise.resolve();
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await result).toEqual({ ok: false, reason: 'timeout' });
+  });
+});
+
+describe.each(EVENT_KINDS)('signedHandler warm path (%s)', (kind) => {
+  const NOW_MS = 1_717_000_000_000;
+  const SECRET = 'warm-path-secret';
+
+  function setup() {
+    const clock = manualClock(NOW_MS);
+    const sm = stubbedSecretsManager({ value: { signingSecret: SECRET }, now: clock.now });
+    const secrets = new SecretsCache({ client: sm.client, now: clock.now, logger: createLogger(() => undefined) });
+    const seen: VerifiedRequest[] = [];
+    const handler = signedHandler({ provider: PROVIDERS.buddy, secrets, now: clock.now, logger: createLogger(() => undefined), env: { SIGNING_SECRET_ID: STUB_SECRET_ID } }, async (verified) => {
+      seen.push(verified);
+      return { outcome: 'answered', response: jsonResponse(200, { ok: true }) };
+    });
+    return { clock, sm, secrets, handler, seen };
+  }
+
+  const post = (body: string) =>
+    eventFor(kind, {
+      method: 'POST',
+      path: '/buddy/identity',
+      headers: [['X-Platform-Signature', createHmac('sha256', SECRET).update(body).digest('hex')]],
+      body,
+    });
+
+  it('a lone surrogate in the body parses as the bytes decode (U+FFFD), not as the event text', async () => {
+    const { handler, seen } = setup();
+    const body = `{"sessionId":"s\ud800","timestamp":${NOW_MS / 1000}}`;
+    expect((await handler(post(body))).statusCode).toBe(200);
+    expect(seen[0]!.json()).toEqual({ ok: true, value: { sessionId: 's\ufffd', timestamp: NOW_MS / 1000 } });
+  });
+
+  it('cachedCandidates serves what candidates() serves while fresh, and nothing once stale', async () => {
+    const { clock, secrets, handler } = setup();
+    expect(secrets.cachedCandidates(STUB_SECRET_ID, 'signingSecret')).toBeUndefined();
+    expect((await handler(post(`{"sessionId":"s","timestamp":${NOW_MS / 1000}}`))).statusCode).toBe(200);
+    expect(secrets.cachedCandidates(STUB_SECRET_ID, 'signingSecret')).toEqual(await secrets.candidates(STUB_SECRET_ID, 'signingSecret'));
+    clock.advance(SECRETS_DEFAULTS.ttlMs);
+    expect(secrets.cachedCandidates(STUB_SECRET_ID, 'signingSecret')).toBeUndefined();
+  });
+});

@@ -1,4 +1,4 @@
-import { isoTime } from './time.js';
+import { memoisedIsoTime } from './time.js';
 
 /**
  * Structured JSON logs, one object per line on stdout (bypassing console's text prefix so CloudWatch
@@ -31,6 +31,8 @@ export interface LogFields {
 
 export type LogSink = (line: string) => void;
 
+const lineTime = memoisedIsoTime();
+
 const LEVEL_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 function levelFromEnv(): LogLevel {
@@ -44,7 +46,7 @@ function levelFromEnv(): LogLevel {
  * `level` is one of four fixed words and `time` an ISO string, so neither needs escaping.
  */
 export function logLine(level: LogLevel, fields: LogFields): string {
-  const head = `{"level":"${level}","time":"${isoTime(Date.now())}"`;
+  const head = `{"level":"${level}","time":"${lineTime(Date.now())}"`;
   const rest = JSON.stringify(fields);
   return rest.length > 2 ? `${head},${rest.slice(1)}` : `${head}}`;
 }

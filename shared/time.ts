@@ -1,14 +1,16 @@
-let lastMs = NaN;
-let lastIso = '';
-
 /**
  * `new Date(ms).toISOString()`, reused while the millisecond is the same: a Date and its ISO string
- * cost ~0.4 µs, and every request writes at least one (its log line, a webhook's receivedAt).
+ * cost ~0.4 µs, and every request writes at least one. One memo per caller (the log line, a
+ * webhook's receivedAt), so two clocks never evict each other's value.
  */
-export function isoTime(ms: number): string {
-  if (ms !== lastMs) {
-    lastMs = ms;
-    lastIso = new Date(ms).toISOString();
-  }
-  return lastIso;
+export function memoisedIsoTime(): (ms: number) => string {
+  let lastMs = NaN;
+  let lastIso = '';
+  return (ms) => {
+    if (ms !== lastMs) {
+      lastMs = ms;
+      lastIso = new Date(ms).toISOString();
+    }
+    return lastIso;
+  };
 }

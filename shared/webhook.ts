@@ -4,7 +4,7 @@ import type { DeliveryMetadata } from './events/event.js';
 import { dedupeKeyFor, forwardOnce, type ForwardOptions } from './events/forward.js';
 import type { Answer, VerifiedRequest } from './handler.js';
 import { jsonResponse, unavailableResponse } from './http/response.js';
-import { isoTime } from './time.js';
+import { memoisedIsoTime } from './time.js';
 
 export interface WebhookClassification {
   readonly eventType: string;
@@ -14,6 +14,8 @@ export interface WebhookClassification {
   /** A platform delivery id, when the platform sends one: a better de-duplication key than the body hash. */
   readonly deliveryId?: string;
 }
+
+const receivedAtTime = memoisedIsoTime();
 
 const RETRY_AFTER_SECONDS: Record<string, number> = { delivery_in_progress: 5 };
 
@@ -27,7 +29,7 @@ export async function forwardWebhook(verified: VerifiedRequest, deps: WebhookDep
   // Built by assignment rather than conditional spreads: this runs on every delivery.
   const delivery: Mutable<DeliveryMetadata> = {
     dedupeKey,
-    receivedAt: isoTime(verified.receivedAtMs),
+    receivedAt: receivedAtTime(verified.receivedAtMs),
     route: route.path,
     test: event.test,
     unknownType: event.unknownType,

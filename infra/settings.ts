@@ -1,6 +1,6 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ENV, type EnvName } from '../shared/config.js';
-import { PROVIDER_IDS, providerById, type ProviderId } from '../shared/providers.js';
+import { PROVIDER_IDS, PROVIDERS, providerById, type ProviderId } from '../shared/providers.js';
 
 /**
  * Deployment choices read from CDK context (`cdk.json` or `-c key=value`), parsed into one typed
@@ -14,6 +14,8 @@ import { PROVIDER_IDS, providerById, type ProviderId } from '../shared/providers
  *   logRetentionDays=90                   CloudWatch Logs retention (a value CloudWatch accepts)
  *   apiRateLimit=100 apiBurstLimit=200    HTTP API stage throttling (requests/second, burst)
  *   alarmEmail=ops@example.com            subscribe an address to the alarm topic
+ *   customerApiUrl=https://users...       lookup providers read your own user API instead of the customers table
+ *   customerApiTokenSecretArn=arn:...     the bearer token for that API (full secret ARN; optional)
  */
 export interface DeploymentSettings {
   readonly providers: readonly ProviderId[];
@@ -22,7 +24,21 @@ export interface DeploymentSettings {
   readonly logRetention: RetentionDays;
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
   readonly alarmEmail?: string;
+  /** Where the lookup providers read customers (shared/customers/from-env.ts). */
+  readonly customerDirectory: CustomerDirectorySetting;
 }
+
+/** The team's own user API (the contract is in shared/customers/http.ts). */
+export interface CustomerApiSetting {
+  readonly kind: 'http';
+  /** Base URL; the functions call `<url>/users/{id}`, `<url>/sessions/{id}`, `<url>/users?email=`. */
+  readonly url: string;
+  /** A complete Secrets Manager ARN holding the bearer token; without it no Authorization header is sent. */
+  readonly tokenSecretArn?: string;
+}
+
+/** `dynamodb`: the stack creates the customers table. `http`: no table, the functions call your API. */
+export type CustomerDirectorySetting = { readonly kind: 'dynamodb' } | CustomerApiSetting;
 
 export type SettingsResult = { readonly ok: true; readonly settings: DeploymentSettings } | { readonly ok: false; readonly errors: readonly string[] };
 
@@ -35,6 +51,7 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   // Far above any platform's delivery rate, far below the account's 10,000 rps: a flood of forged
   // requests is cut off at the gateway before it reaches the functions and the tables.
   throttle: { rateLimit: 100, burstLimit: 200 },
+  customerDirectory: { kind: 'dynamodb' },
 };
 
 /** Environment variables an operator may tune per function; the stack sets every other one itself. */
@@ -74,6 +91,25 @@ function parseObject(value: unknown): Record<string, unknown> | undefined {
 function positiveInteger(value: unknown): number | undefined {
   const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
   return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+/**
+ * The user API's base URL as the functions will receive it, or why it cannot be one. Credentials in
+ * the URL would sit in plain text in the function's configuration (use the token secret instead), and
+ * a query or fragment would end up in the middle of the paths the directory appends.
+ */
+export function customerApiUrlProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.trim() === '') return 'expected an http(s) URL';
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    return 'expected an http(s) URL';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `expected an http(s) URL, not ${url.protocol}`;
+  if (url.username !== '' || url.password !== '') return 'must not carry credentials; put a bearer token in customerApiTokenSecretArn';
+  if (url.search !== '' || url.hash !== '') return 'must not carry a query or fragment (the functions append /users/..., /sessions/...)';
+  return undefined;
 }
 
 function knownProvider(id: string, where: string, errors: string[]): id is ProviderId {
@@ -157,6 +193,32 @@ export function settingsFromContext(context: Readonly<Record<string, unknown>>):
     else errors.push('alarmEmail: expected an email address');
   }
 
+  const customerDirectory = parseCustomerDirectory(context, providers, errors);
+
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, settings: { providers, secretArns, providerEnvironment, logRetention, throttle, ...(alarmEmail ? { alarmEmail } : {}) } };
+  return {
+    ok: true,
+    settings: { providers, secretArns, providerEnvironment, logRetention, throttle, customerDirectory, ...(alarmEmail ? { alarmEmail } : {}) },
+  };
+}
+
+/** `customerApiUrl` (and its optional token secret) switches every lookup provider to the HTTP directory. */
+function parseCustomerDirectory(context: Readonly<Record<string, unknown>>, providers: readonly ProviderId[], errors: string[]): CustomerDirectorySetting {
+  const { customerApiUrl, customerApiTokenSecretArn } = context;
+  let tokenSecretArn: string | undefined;
+  if (customerApiTokenSecretArn !== undefined) {
+    if (typeof customerApiTokenSecretArn === 'string' && SECRET_ARN.test(customerApiTokenSecretArn)) tokenSecretArn = customerApiTokenSecretArn;
+    else errors.push(`customerApiTokenSecretArn: expected the secret's complete ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)`);
+    // A token with nowhere to send it means the URL was forgotten, not that the table is wanted.
+    if (customerApiUrl === undefined) errors.push('customerApiTokenSecretArn: only used with customerApiUrl, which is not set');
+  }
+  if (customerApiUrl === undefined) return DEFAULT_SETTINGS.customerDirectory;
+
+  const problem = customerApiUrlProblem(customerApiUrl);
+  if (problem) errors.push(`customerApiUrl: ${problem}`);
+  if (!providers.some((id) => PROVIDERS[id].kind === 'lookup')) {
+    errors.push(`customerApiUrl: no lookup provider is deployed (${providers.join(', ')}), so nothing would read it`);
+  }
+  if (problem) return DEFAULT_SETTINGS.customerDirectory;
+  return { kind: 'http', url: (customerApiUrl as string).trim(), ...(tokenSecretArn ? { tokenSecretArn } : {}) };
 }

@@ -5,12 +5,12 @@ import { Construct } from 'constructs';
 import { PROVIDERS, type ProviderDefinition, type ProviderId } from '../shared/providers.js';
 import { AlarmTopic } from './constructs/alarm-topic.js';
 import { CallbackApi } from './constructs/callback-api.js';
-import { ProviderEndpoint, type AlarmThresholds } from './constructs/provider-endpoint.js';
+import { ProviderEndpoint, type AlarmThresholds, type CustomerSource } from './constructs/provider-endpoint.js';
 import { CustomersTable, DedupeTable } from './constructs/tables.js';
 import { DEFAULT_SETTINGS, type DeploymentSettings } from './settings.js';
 
 export interface SignedCallbacksStackProps extends StackProps {
-  /** Deployment choices (providers, imported secrets, tunables, retention, throttling, alarm email). */
+  /** Deployment choices (providers, imported secrets, tunables, retention, throttling, alarm email, customer directory). */
   readonly settings?: Partial<DeploymentSettings>;
   readonly alarmThresholds?: Partial<AlarmThresholds>;
   /**
@@ -22,8 +22,9 @@ export interface SignedCallbacksStackProps extends StackProps {
 
 /**
  * The whole deployment, composed from the registry: one ProviderEndpoint per enabled provider on a
- * shared HTTP API, the customers table for lookup providers, the de-duplication table and event
- * bus for webhook providers, and one alarm topic. Resources only a deselected kind needs are left out.
+ * shared HTTP API, the customers table for lookup providers (unless they read your own user API,
+ * `customerApiUrl`), the de-duplication table and event bus for webhook providers, and one alarm
+ * topic. Resources only a deselected kind or directory needs are left out.
  */
 export class SignedCallbacksStack extends Stack {
   readonly endpoints: Partial<Record<ProviderId, ProviderEndpoint>> = {};
@@ -51,7 +52,14 @@ export class SignedCallbacksStack extends Stack {
       metricNamespace,
       alarmTopic: this.alarmTopic.topic,
     });
-    if (providers.some((p) => p.kind === 'lookup')) this.customers = new CustomersTable(this, 'Customers');
+    let customerSource: CustomerSource | undefined;
+    if (providers.some((p) => p.kind === 'lookup')) {
+      if (settings.customerDirectory.kind === 'http') customerSource = settings.customerDirectory;
+      else {
+        this.customers = new CustomersTable(this, 'Customers');
+        customerSource = { kind: 'dynamodb', table: this.customers };
+      }
+    }
     if (providers.some((p) => p.kind === 'webhook')) {
       this.dedupe = new DedupeTable(this, 'Dedupe');
       this.eventBus = new EventBus(this, 'WebhookEvents', { description: 'Verified webhook events from Bullseye and BuddyStat, delivered once' });
@@ -64,7 +72,7 @@ export class SignedCallbacksStack extends Stack {
       this.endpoints[provider.id] = new ProviderEndpoint(this, provider.id.charAt(0).toUpperCase() + provider.id.slice(1), {
         provider,
         api: this.api,
-        ...(this.customers ? { customers: this.customers } : {}),
+        ...(customerSource ? { customers: customerSource } : {}),
         ...(this.dedupe ? { dedupe: this.dedupe } : {}),
         ...(this.eventBus ? { eventBus: this.eventBus } : {}),
         alarmTopic: this.alarmTopic.topic,

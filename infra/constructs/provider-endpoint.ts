@@ -13,10 +13,11 @@ import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ENV } from '../../shared/config.js';
+import type { DirectoryKind } from '../../shared/customers/from-env.js';
 import type { ProviderDefinition, RouteDefinition } from '../../shared/providers.js';
 import { PLACEHOLDER_PREFIX } from '../../shared/secrets/cache.js';
 import { consoleSetting } from '../consoles.js';
-import type { TunableEnvName } from '../settings.js';
+import type { CustomerApiSetting, TunableEnvName } from '../settings.js';
 import type { CallbackApi } from './callback-api.js';
 import { BUNDLING, handlerEntry, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, PROJECT_ROOT } from './function-bundle.js';
 import type { CustomersTable, DedupeTable } from './tables.js';
@@ -48,12 +49,18 @@ export const NAG_REASONS = {
     'The signing secret is issued by the third-party platform (or, for Bullseye, set by us through its API); a Secrets Manager rotation Lambda cannot change it on the platform side. Rotation is operator-driven and documented per platform in docs/deploy.md; the functions accept AWSPENDING and, for an hour, AWSPREVIOUS so rotation needs no redeploy and drops no requests.',
 } as const;
 
+/**
+ * Where a lookup provider reads customers: the stack's table (CUSTOMER_DIRECTORY=dynamodb), or the
+ * team's own user API (CUSTOMER_DIRECTORY=http, shared/customers/http.ts).
+ */
+export type CustomerSource = { readonly kind: 'dynamodb'; readonly table: CustomersTable } | CustomerApiSetting;
+
 export interface ProviderEndpointProps {
   /** The registry entry: routes, secret keys, time budget. */
   readonly provider: ProviderDefinition;
   readonly api: CallbackApi;
   /** Required for lookup providers. */
-  readonly customers?: CustomersTable;
+  readonly customers?: CustomerSource;
   /** Required for webhook providers. */
   readonly dedupe?: DedupeTable;
   /** Required for webhook providers. */
@@ -118,7 +125,7 @@ export class ProviderEndpoint extends Construct {
     const hint = consoleSetting(provider);
 
     if (provider.kind === 'lookup' && !props.customers) {
-      throw new Error(`${provider.id}: a lookup provider needs the customers table`);
+      throw new Error(`${provider.id}: a lookup provider needs a customer directory (the customers table or the customer API)`);
     }
     if (provider.kind === 'webhook' && (!props.dedupe || !props.eventBus)) {
       throw new Error(`${provider.id}: a webhook provider needs the de-duplication table and the event bus`);
@@ -162,17 +169,7 @@ export class ProviderEndpoint extends Construct {
       [ENV.signingSecretId]: this.secret.secretArn,
       NODE_OPTIONS: '--enable-source-maps',
     };
-    if (provider.kind === 'lookup' && props.customers) {
-      environment[ENV.directory] = 'dynamodb';
-      environment[ENV.customersTable] = props.customers.table.tableName;
-      // What shared/customers/dynamodb.ts does: GetItem by key on the table, Query on the email index.
-      role.addToPrincipalPolicy(
-        new PolicyStatement({ sid: 'GetCustomerItems', actions: ['dynamodb:GetItem'], resources: [props.customers.table.tableArn] }),
-      );
-      role.addToPrincipalPolicy(
-        new PolicyStatement({ sid: 'QueryCustomersByEmail', actions: ['dynamodb:Query'], resources: [props.customers.emailIndexArn] }),
-      );
-    }
+    if (provider.kind === 'lookup' && props.customers) Object.assign(environment, this.grantCustomerReads(role, props.customers));
     if (provider.kind === 'webhook' && props.dedupe && props.eventBus) {
       environment[ENV.eventSink] = 'eventbridge';
       environment[ENV.eventBusName] = props.eventBus.eventBusName;
@@ -230,6 +227,28 @@ export class ProviderEndpoint extends Construct {
 
     this.alarms = this.createAlarms(props, stackName);
     this.createOutputs(props);
+  }
+
+  /** The directory's environment variables, with exactly the permissions that directory's adapter uses. */
+  private grantCustomerReads(role: Role, source: CustomerSource): Record<string, string> {
+    if (source.kind === 'http') {
+      // What shared/customers/http.ts does: plain GET requests to the API (no AWS permission), and,
+      // with a token secret, GetSecretValue on that secret by its id (bearerTokenFromSecret).
+      if (source.tokenSecretArn) {
+        role.addToPrincipalPolicy(
+          new PolicyStatement({ sid: 'ReadCustomerApiToken', actions: ['secretsmanager:GetSecretValue'], resources: [source.tokenSecretArn] }),
+        );
+      }
+      return {
+        [ENV.directory]: 'http' satisfies DirectoryKind,
+        [ENV.directoryUrl]: source.url,
+        ...(source.tokenSecretArn ? { [ENV.directoryTokenSecretId]: source.tokenSecretArn } : {}),
+      };
+    }
+    // What shared/customers/dynamodb.ts does: GetItem by key on the table, Query on the email index.
+    role.addToPrincipalPolicy(new PolicyStatement({ sid: 'GetCustomerItems', actions: ['dynamodb:GetItem'], resources: [source.table.table.tableArn] }));
+    role.addToPrincipalPolicy(new PolicyStatement({ sid: 'QueryCustomersByEmail', actions: ['dynamodb:Query'], resources: [source.table.emailIndexArn] }));
+    return { [ENV.directory]: 'dynamodb' satisfies DirectoryKind, [ENV.customersTable]: source.table.table.tableName };
   }
 
   private createAlarms(props: ProviderEndpointProps, stackName: string): ProviderEndpoint['alarms'] {

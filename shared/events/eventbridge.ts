@@ -55,8 +55,9 @@ export class EventBridgeSink implements EventSink {
   async publish(event: WebhookEvent, options: PublishOptions = {}): Promise<void> {
     const entry = toPutEventsEntry(event, this.eventBusName);
     const size = entrySizeBytes(entry);
-    if (size > MAX_ENTRY_BYTES) {
-      throw new EventRejectedError(`event is ${size} bytes, over EventBridge's ${MAX_ENTRY_BYTES}`, 'EntryTooLarge');
+    // AWS: "The total entry size must be less than 256KB."
+    if (size >= MAX_ENTRY_BYTES) {
+      throw new EventRejectedError(`event is ${size} bytes; EventBridge takes less than ${MAX_ENTRY_BYTES}`, 'EntryTooLarge');
     }
     options.signal?.throwIfAborted();
     const answer = await this.client.send(new PutEventsCommand({ Entries: [entry] }), { abortSignal: options.signal });

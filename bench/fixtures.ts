@@ -1,15 +1,12 @@
 import { SecretsManagerClient, type ServiceOutputTypes } from '@aws-sdk/client-secrets-manager';
-import { createProviderHandler } from '../functions/index.js';
-import { InMemoryDirectory } from '../shared/customers/memory.js';
 import type { CustomerProfile } from '../shared/customers/profile.js';
-import type { LookupDeps } from '../shared/deps.js';
-import type { DeliveryLedger, EventSink } from '../shared/events/event.js';
 import type { LambdaHttpHandler } from '../shared/handler.js';
 import type { Logger } from '../shared/log.js';
 import { PROVIDERS, type ProviderId, type RouteDefinition, type SignatureRule } from '../shared/providers.js';
 import { SecretsCache } from '../shared/secrets/cache.js';
 import { buildPlatformRequest, SAMPLE_IDS, type PlatformRequest } from '../local/platform-requests.js';
 import { httpV2Event } from '../test/support/events.js';
+import { handlerWithStubs, type StubbableDeps } from '../test/support/stubbed-deps.js';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 
 /**
@@ -106,35 +103,7 @@ export function stubbedSecrets(value: Record<string, string>, now: () => number,
   return new SecretsCache({ client, now, logger });
 }
 
-/** A sink that accepts every event at once: the bus stubbed at its interface. */
-export const acceptingSink: EventSink = { publish: async () => undefined };
-
-/** A ledger that has never seen any key: every delivery is new, so each iteration does the full forward. */
-export const alwaysNewLedger: DeliveryLedger = {
-  claim: async () => 'new',
-  complete: async () => undefined,
-  release: async () => undefined,
-};
-
-export interface HandlerDeps {
-  readonly secrets: SecretsCache;
-  readonly logger: Logger;
-  readonly env: NodeJS.ProcessEnv;
-  readonly now: () => number;
-  readonly directory?: LookupDeps['directory'];
-  readonly sink?: EventSink;
-  readonly ledger?: DeliveryLedger;
-}
-
 /** The provider's handler, built by its exported factory, with stubs for whatever the caller left out. */
-export function createHandler(provider: ProviderId, deps: HandlerDeps): LambdaHttpHandler {
-  return createProviderHandler(provider, {
-    secrets: deps.secrets,
-    logger: deps.logger,
-    env: deps.env,
-    now: deps.now,
-    directory: deps.directory ?? new InMemoryDirectory([BENCH_PROFILE]),
-    sink: deps.sink ?? acceptingSink,
-    ledger: deps.ledger ?? alwaysNewLedger,
-  });
+export function createHandler(provider: ProviderId, deps: StubbableDeps): LambdaHttpHandler {
+  return handlerWithStubs(provider, deps, BENCH_PROFILE);
 }

@@ -10,7 +10,7 @@ import type { CustomerProfile } from '../shared/customers/profile.js';
 import type { LambdaHttpHandler } from '../shared/handler.js';
 import { LAMBDA_PAYLOAD_LIMIT_BYTES } from '../shared/http/request.js';
 import type { HttpResponse } from '../shared/http/response.js';
-import { createLogger, logger as defaultLogger, type Logger } from '../shared/log.js';
+import { createLogger, logger as defaultLogger } from '../shared/log.js';
 import { PROVIDER_IDS, PROVIDERS, type HttpMethod, type ProviderDefinition, type ProviderId } from '../shared/providers.js';
 import {
   customersFileFromEnv,

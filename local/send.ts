@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
-import { PROVIDER_IDS, PROVIDERS, providerById, type ProviderId } from '../shared/providers.js';
+import { PROVIDER_IDS, PROVIDERS, type ProviderId } from '../shared/providers.js';
+import { readCommand, usageError } from './cli.js';
 import { DEFAULT_PORT, loadLocalSecrets, portFromEnv, secretsFileFromEnv } from './defaults.js';
 import {
   buildPlatformRequest,
@@ -36,43 +36,32 @@ const USAGE = `usage: npm run send -- <provider> [options]
   --verbose                print the request too`;
 
 function fail(message: string): number {
-  console.error(`${message}\n\n${USAGE}`);
-  return 2;
+  return usageError(message, USAGE);
 }
 
 async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        event: { type: 'string' },
-        url: { type: 'string' },
-        secret: { type: 'string' },
-        email: { type: 'string' },
-        session: { type: 'string' },
-        user: { type: 'string' },
-        'token-field': { type: 'string' },
-        'signature-header': { type: 'string' },
-        test: { type: 'boolean', default: false },
-        stale: { type: 'boolean', default: false },
-        'bad-signature': { type: 'boolean', default: false },
-        verbose: { type: 'boolean', short: 'v', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (error) {
-    return fail(error instanceof Error ? error.message : String(error));
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const definition = providerById(positionals[0] ?? '');
-  if (!definition) return fail(positionals[0] ? `unknown provider "${positionals[0]}"` : 'which provider?');
-  const provider: ProviderId = definition.id;
+  const command = readCommand(
+    argv,
+    {
+      event: { type: 'string' },
+      url: { type: 'string' },
+      secret: { type: 'string' },
+      email: { type: 'string' },
+      session: { type: 'string' },
+      user: { type: 'string' },
+      'token-field': { type: 'string' },
+      'signature-header': { type: 'string' },
+      test: { type: 'boolean', default: false },
+      stale: { type: 'boolean', default: false },
+      'bad-signature': { type: 'boolean', default: false },
+      verbose: { type: 'boolean', short: 'v', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    USAGE,
+  );
+  if (!command.ok) return command.exitCode;
+  const { values } = command;
+  const provider: ProviderId = command.provider.id;
 
   const events = eventTypesFor(provider);
   const eventType = values.event ?? defaultEventType(provider);
@@ -135,7 +124,7 @@ async function main(argv: string[]): Promise<number> {
     return response.status >= 200 && response.status < 300 ? 0 : 1;
   } catch (error) {
     if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-      console.error(`<- no answer within ${timeoutMs} ms: ${definition.title} would give up here`);
+      console.error(`<- no answer within ${timeoutMs} ms: ${command.provider.title} would give up here`);
       return 1;
     }
     const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';

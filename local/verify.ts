@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { PROVIDER_IDS, PROVIDERS, providerById } from '../shared/providers.js';
+import { PROVIDER_IDS, PROVIDERS } from '../shared/providers.js';
+import { readCommand, usageError } from './cli.js';
 import { diagnose, type DiagnoseInput } from './diagnose.js';
 import { loadLocalSecrets, secretsFileFromEnv } from './defaults.js';
 
@@ -28,44 +28,28 @@ async function readStdin(): Promise<Buffer> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        secret: { type: 'string' },
-        signature: { type: 'string' },
-        'body-file': { type: 'string' },
-        body: { type: 'string' },
-        query: { type: 'string' },
-        route: { type: 'string' },
-        now: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    console.error(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const provider = providerById(positionals[0] ?? '');
-  if (!provider) {
-    console.error(`${positionals[0] ? `unknown provider "${positionals[0]}"` : 'which provider?'}\n\n${USAGE}`);
-    return 2;
-  }
+  const command = readCommand(
+    argv,
+    {
+      secret: { type: 'string' },
+      signature: { type: 'string' },
+      'body-file': { type: 'string' },
+      body: { type: 'string' },
+      query: { type: 'string' },
+      route: { type: 'string' },
+      now: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    USAGE,
+  );
+  if (!command.ok) return command.exitCode;
+  const { values, provider } = command;
   if (values.signature === undefined) {
-    console.error(`--signature is required\n\n${USAGE}`);
-    return 2;
+    return usageError('--signature is required', USAGE);
   }
   const sources = [values['body-file'], values.body, values.query].filter((v) => v !== undefined);
   if (sources.length !== 1) {
-    console.error(`give exactly one of --body-file, --body, --query\n\n${USAGE}`);
-    return 2;
+    return usageError('give exactly one of --body-file, --body, --query', USAGE);
   }
 
   let secret = values.secret;

@@ -1,14 +1,10 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { createProviderHandler } from '../../functions/index.js';
 import { buildPlatformRequest } from '../../local/platform-requests.js';
-import { InMemoryDirectory } from '../../shared/customers/memory.js';
-import type { CustomerDirectory, CustomerProfile } from '../../shared/customers/profile.js';
-import type { DeliveryLedger, EventSink } from '../../shared/events/event.js';
+import type { CustomerProfile } from '../../shared/customers/profile.js';
 import type { LambdaHttpHandler } from '../../shared/handler.js';
-import type { Logger } from '../../shared/log.js';
 import { PROVIDERS, type ProviderId, type RouteDefinition } from '../../shared/providers.js';
-import type { SecretsCache } from '../../shared/secrets/cache.js';
 import { functionUrlEvent } from '../support/events.js';
+import { handlerWithStubs, type StubbableDeps } from '../support/stubbed-deps.js';
 
 /** What the fault suites share: handlers built from their factories, and each platform's valid request. */
 
@@ -28,29 +24,8 @@ export const SECRETS: Record<ProviderId, Record<string, string>> = {
   helper: { signingSecret: 'fault-helper-secret' },
 };
 
-export interface Deps {
-  readonly secrets: SecretsCache;
-  readonly logger: Logger;
-  readonly env: NodeJS.ProcessEnv;
-  readonly now: () => number;
-  readonly directory?: CustomerDirectory;
-  readonly sink?: EventSink;
-  readonly ledger?: DeliveryLedger;
-}
-
-const acceptingSink: EventSink = { publish: async () => undefined };
-const alwaysNew: DeliveryLedger = { claim: async () => 'new', complete: async () => undefined, release: async () => undefined };
-
-export function handlerFor(provider: ProviderId, deps: Deps): LambdaHttpHandler {
-  return createProviderHandler(provider, {
-    secrets: deps.secrets,
-    logger: deps.logger,
-    env: deps.env,
-    now: deps.now,
-    directory: deps.directory ?? new InMemoryDirectory([PROFILE]),
-    sink: deps.sink ?? acceptingSink,
-    ledger: deps.ledger ?? alwaysNew,
-  });
+export function handlerFor(provider: ProviderId, deps: StubbableDeps): LambdaHttpHandler {
+  return handlerWithStubs(provider, deps, PROFILE);
 }
 
 /**

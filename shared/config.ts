@@ -40,6 +40,12 @@ export function signingSecretIdFromEnv(providerId: string, env: NodeJS.ProcessEn
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
+/** A variable's trimmed value, or undefined when it is unset or blank. */
+export function settingFromEnv(env: NodeJS.ProcessEnv, name: EnvName): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
 /** A positive number from the environment, or the fallback when unset or not a number. */
 export function numberFromEnv(env: NodeJS.ProcessEnv, name: EnvName, fallback: number): number {
   const raw = env[name];

@@ -1,4 +1,4 @@
-import { ENV } from '../config.js';
+import { ENV, settingFromEnv } from '../config.js';
 import { DynamoDbDirectory } from './dynamodb.js';
 import { bearerTokenFromSecret, HttpDirectory, type TokenProvider } from './http.js';
 import { normaliseEmail, parseCustomerProfile } from './parse.js';
@@ -18,11 +18,6 @@ export function unavailableDirectory(reason: string): CustomerDirectory {
 export const DIRECTORY_KINDS = ['dynamodb', 'http'] as const;
 export type DirectoryKind = (typeof DIRECTORY_KINDS)[number];
 
-function setting(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value ? value : undefined;
-}
-
 /**
  * The directory the environment asks for (names in shared/config.ts):
  *   CUSTOMER_DIRECTORY=dynamodb (default)  CUSTOMERS_TABLE
@@ -32,16 +27,16 @@ function setting(env: NodeJS.ProcessEnv, name: string): string | undefined {
  * No request is made here; the SDK clients connect on first use.
  */
 export function directoryFromEnv(env: NodeJS.ProcessEnv = process.env): CustomerDirectory {
-  const kind = (setting(env, ENV.directory) ?? 'dynamodb').toLowerCase();
+  const kind = (settingFromEnv(env, ENV.directory) ?? 'dynamodb').toLowerCase();
   if (kind === 'dynamodb') {
-    const tableName = setting(env, ENV.customersTable);
+    const tableName = settingFromEnv(env, ENV.customersTable);
     if (!tableName) return unavailableDirectory(`${ENV.customersTable} is not set (needed by ${ENV.directory}=dynamodb)`);
     return new DynamoDbDirectory({ tableName });
   }
   if (kind === 'http') {
-    const baseUrl = setting(env, ENV.directoryUrl);
+    const baseUrl = settingFromEnv(env, ENV.directoryUrl);
     if (!baseUrl) return unavailableDirectory(`${ENV.directoryUrl} is not set (needed by ${ENV.directory}=http)`);
-    const secretId = setting(env, ENV.directoryTokenSecretId);
+    const secretId = settingFromEnv(env, ENV.directoryTokenSecretId);
     const token: TokenProvider = secretId ? bearerTokenFromSecret(secretId) : () => Promise.resolve(undefined);
     try {
       return new HttpDirectory({ baseUrl, token });

@@ -1,4 +1,4 @@
-import { ENV } from '../config.js';
+import { ENV, settingFromEnv } from '../config.js';
 import { logger as defaultLogger, type Logger } from '../log.js';
 import type { DeliveryLedger, EventSink } from './event.js';
 import { EventBridgeSink } from './eventbridge.js';
@@ -12,11 +12,6 @@ export class EventSinkConfigError extends Error {
   override readonly name = 'EventSinkConfigError';
 }
 
-function setting(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value ? value : undefined;
-}
-
 function unavailableSink(reason: string): EventSink {
   return { publish: () => Promise.reject(new EventSinkConfigError(reason)) };
 }
@@ -28,13 +23,13 @@ function unavailableSink(reason: string): EventSink {
  * Never throws: a missing setting gives a sink whose publishes reject with a message naming it.
  */
 export function eventSinkFromEnv(env: NodeJS.ProcessEnv = process.env): EventSink {
-  const kind = (setting(env, ENV.eventSink) ?? 'eventbridge').toLowerCase();
+  const kind = (settingFromEnv(env, ENV.eventSink) ?? 'eventbridge').toLowerCase();
   if (kind === 'eventbridge') {
-    const eventBusName = setting(env, ENV.eventBusName);
+    const eventBusName = settingFromEnv(env, ENV.eventBusName);
     return eventBusName ? new EventBridgeSink({ eventBusName }) : unavailableSink(`${ENV.eventBusName} is not set (needed by ${ENV.eventSink}=eventbridge)`);
   }
   if (kind === 'file') {
-    const path = setting(env, ENV.eventsFile);
+    const path = settingFromEnv(env, ENV.eventsFile);
     return path ? new FileEventSink(path) : unavailableSink(`${ENV.eventsFile} is not set (needed by ${ENV.eventSink}=file)`);
   }
   return unavailableSink(`${ENV.eventSink} must be one of ${EVENT_SINK_KINDS.join(', ')}`);
@@ -45,7 +40,7 @@ export function eventSinkFromEnv(env: NodeJS.ProcessEnv = process.env): EventSin
  * with a warning: across Lambda containers an in-memory ledger cannot recognise a retry.
  */
 export function deliveryLedgerFromEnv(env: NodeJS.ProcessEnv = process.env, log: Logger = defaultLogger): DeliveryLedger {
-  const tableName = setting(env, ENV.dedupeTable);
+  const tableName = settingFromEnv(env, ENV.dedupeTable);
   if (tableName) return new DynamoDbLedger({ tableName });
   log.warn({ message: `${ENV.dedupeTable} is not set: retries are recognised only within this process` });
   return new InMemoryLedger();

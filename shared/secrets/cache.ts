@@ -122,12 +122,12 @@ export class SecretsCache {
 
   /** The candidate signing secrets for one key of a secret; fetches only when the cache is stale. */
   async candidates(secretId: string, key: string): Promise<CandidatesResult> {
+    const fresh = this.cachedCandidates(secretId, key);
+    if (fresh) return fresh;
     let entry = this.entries.get(secretId);
-    const now = this.now();
-    const stale = !entry || now - entry.fetchedAt >= this.ttlMs;
-    const mayRetry = now - (this.lastAttemptAt.get(secretId) ?? -Infinity) >= this.minRefreshIntervalMs;
+    const mayRetry = this.now() - (this.lastAttemptAt.get(secretId) ?? -Infinity) >= this.minRefreshIntervalMs;
     // A failed refresh is not retried on every request: stale values keep serving until the interval passes.
-    if (stale && (!entry || mayRetry)) entry = (await this.refresh(secretId)) ?? entry;
+    if (!entry || mayRetry) entry = (await this.refresh(secretId)) ?? entry;
     if (!entry) return { ok: false, reason: 'secrets_unavailable' };
     return this.forKey(entry, key);
   }

@@ -33,3 +33,16 @@ export function readCommand<const O extends Options>(argv: string[], options: O,
   if (!provider) return { ok: false, exitCode: usageError(name ? `unknown provider "${name}"` : 'which provider?', usage) };
   return { ok: true, values: parsed.values, provider };
 }
+
+/** Runs a command's main and sets the exit code; a crash prints its message and exits 2. */
+export function runCommand(main: (argv: string[]) => Promise<number>): void {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.message : String(error));
+      process.exitCode = 2;
+    },
+  );
+}

@@ -1,5 +1,5 @@
 import { PROVIDER_IDS, PROVIDERS, type ProviderId } from '../shared/providers.js';
-import { readCommand, usageError } from './cli.js';
+import { readCommand, runCommand, usageError } from './cli.js';
 import { DEFAULT_PORT, loadLocalSecrets, portFromEnv, secretsFileFromEnv } from './defaults.js';
 import {
   buildPlatformRequest,
@@ -134,12 +134,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : String(error));
-    process.exitCode = 2;
-  },
-);
+runCommand(main);

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { PROVIDER_IDS, PROVIDERS } from '../shared/providers.js';
-import { readCommand, usageError } from './cli.js';
+import { readCommand, runCommand, usageError } from './cli.js';
 import { diagnose, type DiagnoseInput } from './diagnose.js';
 import { loadLocalSecrets, secretsFileFromEnv } from './defaults.js';
 
@@ -98,12 +98,4 @@ async function main(argv: string[]): Promise<number> {
   return result.verified ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : String(error));
-    process.exitCode = 2;
-  },
-);
+runCommand(main);

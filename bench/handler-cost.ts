@@ -101,7 +101,7 @@ async function measureProvider(provider: ProviderId, options: HandlerCostOptions
   const env = process.env;
   const build = (logger: Logger) => createHandler(provider, { secrets: stubbedSecrets(SECRET_VALUES[provider], now), logger, env, now });
   const quiet = build(silentLogger);
-  // The request log line is built in full (JSON.stringify, ISO time); only the write to stdout is left out.
+  // The request log line is built in full (every field serialised, ISO time); only the write to stdout is left out.
   const logged = build(createLogger(() => undefined, 'info'));
   const floor = floorFor(provider, request);
 
@@ -191,8 +191,9 @@ async function breakdown(options: HandlerCostOptions): Promise<Table> {
     { label: 'toTalkiResponse(profile)', measure: sync(() => toTalkiResponse(BENCH_PROFILE)) },
     { label: 'toHelperResponse(profile)', measure: sync(() => toHelperResponse(BENCH_PROFILE)) },
     { label: 'jsonResponse(200, Buddy answer)', measure: sync(() => jsonResponse(200, toBuddyResponse(BENCH_PROFILE))) },
+    { label: 'jsonResponse(200, Helper answer)', measure: sync(() => jsonResponse(200, toHelperResponse(BENCH_PROFILE))) },
     {
-      label: 'request log line built (JSON.stringify + ISO time), not written',
+      label: 'request log line built (fields serialised + ISO time), not written',
       measure: sync(() => lineLogger.info({ provider, route: '/buddy/identity', method: 'POST', format: 'http-v2', outcome: 'resolved', status: 200, latencyMs: 12.34, requestId: 'JKJaXmPLvHcESHA=' })),
     },
     { label: 'signingSecretIdFromEnv on a process.env copy', measure: sync(() => signingSecretIdFromEnv(provider, processEnv)) },
@@ -255,7 +256,7 @@ async function measureAll(options: HandlerCostOptions): Promise<SectionResult> {
       `Each provider's own handler (create<Name>Handler) invoked in-process with an HTTP API (payload 2.0) event carrying the platform's request as its doc signs it; ${options.rounds} rounds of ${options.iterations} sequential awaited invocations after ${options.warmup} warm-up ones, median round reported.`,
       'Dependencies stubbed at their interfaces: InMemoryDirectory (lookups), a sink that accepts at once and a ledger that always answers "new" (webhooks: every iteration does the full forward), the secrets cache warmed once with a clock that never expires. The handler reads process.env, as deployed.',
       'Floor, same bytes, same run: one HMAC-SHA256 of the signed bytes, the signature decoded and compared with timingSafeEqual, one JSON.parse of the body (Helper: its query string through URLSearchParams, as it has no body).',
-      '"no log": a logger that does nothing. "log line built": the real logger (JSON.stringify of the request line with an ISO timestamp) writing to a no-op sink, so only the stdout write is left out.',
+      '"no log": a logger that does nothing. "log line built": the real logger (the request line serialised in full, with an ISO timestamp) writing to a no-op sink, so only the stdout write is left out.',
     ],
     tables: [table, await breakdown(options)],
     notes,

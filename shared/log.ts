@@ -40,15 +40,35 @@ function levelFromEnv(): LogLevel {
   return raw in LEVEL_ORDER ? (raw as LogLevel) : 'info';
 }
 
+/** The closed field set as a lookup, so a field outside it is never written, whatever the caller passed at run time. */
+const FIELD_NAMES: ReadonlySet<string> = new Set<keyof LogFields>([
+  'message', 'provider', 'route', 'method', 'outcome', 'status', 'latencyMs', 'requestId', 'format', 'secretId',
+  'stage', 'versions', 'eventType', 'deliveryId', 'dedupeKey', 'errorName', 'detail', 'droppedFields', 'count',
+]);
+
+/** Printable ASCII other than `"` and `\\`: JSON writes such a string as it is, between quotes. */
+const NEEDS_NO_ESCAPE = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function jsonValue(value: unknown): string {
+  if (typeof value === 'string') return NEEDS_NO_ESCAPE.test(value) ? `"${value}"` : JSON.stringify(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
+  return JSON.stringify(value);
+}
+
 /**
- * `JSON.stringify({ level, time, ...fields })`, written as a prefix joined to the fields' own JSON:
- * the same line, without copying every field into a new object first (this runs once per request).
- * `level` is one of four fixed words and `time` an ISO string, so neither needs escaping.
+ * The line `JSON.stringify({ level, time, ...fields })` writes, for the fields in the closed set.
+ * Written field by field: on Node 20 JSON.stringify of the request's dozen fields costs ~0.5 µs, a
+ * tenth of a warm invocation, and most values are plain ASCII words that need no escaping. The field
+ * names, `level` (four fixed words) and `time` (an ISO string) need no escaping either.
  */
 export function logLine(level: LogLevel, fields: LogFields): string {
-  const head = `{"level":"${level}","time":"${lineTime(Date.now())}"`;
-  const rest = JSON.stringify(fields);
-  return rest.length > 2 ? `${head},${rest.slice(1)}` : `${head}}`;
+  let line = `{"level":"${level}","time":"${lineTime(Date.now())}"`;
+  for (const name in fields) {
+    const value = (fields as Record<string, unknown>)[name];
+    if (value === undefined || !FIELD_NAMES.has(name) || !Object.hasOwn(fields, name)) continue;
+    line += `,"${name}":${jsonValue(value)}`;
+  }
+  return line + '}';
 }
 
 export interface Logger {

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { toBuddyResponse } from '../../functions/buddy/contract.js';
 import { toHelperResponse } from '../../functions/helper/contract.js';
@@ -111,6 +112,41 @@ describe('logLine', () => {
       expect(line).toBe(JSON.stringify({ level: 'warn', time, ...fields }));
       expect(new Date(time).toISOString()).toBe(time);
     }
+  });
+
+  it('for any values of the closed fields, writes what JSON.stringify writes', () => {
+    const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('', '"', '\\', '\u007f', '\ud800', 'caf\u00e9'));
+    const number = fc.oneof(fc.double(), fc.integer(), fc.constantFrom(-0, NaN, Infinity, -Infinity, 1e21, 5e-7));
+    const fields = fc.record(
+      {
+        message: text,
+        provider: text,
+        route: fc.option(text, { nil: undefined }),
+        outcome: text,
+        status: number,
+        latencyMs: number,
+        requestId: fc.option(text, { nil: undefined }),
+        dedupeKey: text,
+        droppedFields: fc.array(text, { maxLength: 3 }),
+        count: number,
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(fields, (value) => {
+        const line = logLine('info', value);
+        const time = (JSON.parse(line) as { time: string }).time;
+        expect(line).toBe(JSON.stringify({ level: 'info', time, ...value }));
+      }),
+    );
+  });
+
+  it('writes only the closed field set, whatever the object holds at run time', () => {
+    const fields = { provider: 'buddy', signature: 'deadbeef', body: '{"secret":1}', status: 401 } as LogFields;
+    const parsed = JSON.parse(logLine('warn', fields)) as Record<string, unknown>;
+    expect(Object.keys(parsed)).toEqual(['level', 'time', 'provider', 'status']);
+    const inherited = Object.assign(Object.create({ message: 'from the prototype' }) as LogFields, { outcome: 'x' });
+    expect(JSON.parse(logLine('info', inherited))).not.toHaveProperty('message');
   });
 
   it('the time moves with the clock, not only once per process', () => {

@@ -220,7 +220,7 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
       outcome = { outcome: 'internal_error', response: errorResponse(500, 'Internal error') };
     }
     const status = outcome.response.statusCode;
-    log.log(status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', {
+    log.request(status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', {
       provider: provider.id,
       route: route?.path ?? request?.path,
       method: request?.method,

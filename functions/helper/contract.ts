@@ -52,9 +52,9 @@ function isHttpUrl(value: unknown): value is string {
 export function toHelperResponse(profile: CustomerProfile | undefined): HelperResponse {
   if (!profile) return { success: true, customer: {} };
   const actions: Record<string, string> = {};
-  if (profile.actions) {
-    for (const [label, url] of Object.entries(profile.actions)) if (isHttpUrl(url)) setField(actions, label, url);
-  }
+  const links = profile.actions;
+  // for...in rather than Object.entries: no [label, url] array per action.
+  if (links) for (const label in links) if (Object.hasOwn(links, label) && isHttpUrl(links[label])) setField(actions, label, links[label]);
   const metadata: Record<string, unknown> = {};
   if (profile.plan !== undefined) metadata.Plan = profile.plan;
   if (profile.role !== undefined) metadata.Role = profile.role;

@@ -1,5 +1,5 @@
 import type { CustomerProfile } from '../../shared/customers/profile.js';
-import { hasKeys, isJsonObject, type Mutable, type Parsed } from '../../shared/contract.js';
+import { hasKeys, isJsonObject, setField, type Mutable, type Parsed } from '../../shared/contract.js';
 
 /**
  * Talki Backend Connect (shared/providers/talki-backend-connect.txt): Talki POSTs `{ userToken }`
@@ -37,10 +37,15 @@ export function toTalkiFieldValue(value: unknown): TalkiFieldValue | undefined {
 export function toTalkiResponse(profile: CustomerProfile): { response: TalkiCustomerResponse; droppedFields: string[] } {
   const fields: Record<string, TalkiFieldValue> = {};
   const droppedFields: string[] = [];
-  for (const [key, raw] of Object.entries(profile.attributes ?? {})) {
-    const value = toTalkiFieldValue(raw);
-    if (value === undefined) droppedFields.push(key);
-    else fields[key] = value;
+  const attributes = profile.attributes;
+  // for...in rather than Object.entries: no [key, value] array per attribute on every request.
+  if (attributes) {
+    for (const key in attributes) {
+      if (!Object.hasOwn(attributes, key)) continue;
+      const value = toTalkiFieldValue(attributes[key]);
+      if (value === undefined) droppedFields.push(key);
+      else setField(fields, key, value);
+    }
   }
   const response: Mutable<TalkiCustomerResponse> = {};
   if (profile.name !== undefined) response.name = profile.name;

@@ -72,8 +72,13 @@ interface CacheEntry {
   fetchedAt: number;
   /** When AWSPREVIOUS stops verifying: checked on every use, not only at the next fetch. */
   previousUntil: number;
-  /** Candidates per `key` and AWSPREVIOUS state, worked out once per fetch instead of parsing JSON per request. */
-  byKey?: Map<string, CandidatesResult>;
+  /**
+   * Candidates per `key`, worked out once per fetch instead of parsing JSON per request: one map while
+   * AWSPREVIOUS still verifies and one after, so the lookup key is the caller's own string, not one
+   * concatenated (and hashed afresh) on every request.
+   */
+  withPrevious?: Map<string, CandidatesResult>;
+  withoutPrevious?: Map<string, CandidatesResult>;
 }
 
 /** Default client: short timeouts so a slow Secrets Manager cannot eat a provider's whole time budget. */
@@ -129,7 +134,7 @@ export class SecretsCache {
     // A failed refresh is not retried on every request: stale values keep serving until the interval passes.
     if (!entry || mayRetry) entry = (await this.refresh(secretId)) ?? entry;
     if (!entry) return { ok: false, reason: 'secrets_unavailable' };
-    return this.forKey(entry, key);
+    return this.forKey(entry, key, this.now());
   }
 
   /**
@@ -138,8 +143,9 @@ export class SecretsCache {
    */
   cachedCandidates(secretId: string, key: string): CandidatesResult | undefined {
     const entry = this.entries.get(secretId);
-    if (!entry || this.now() - entry.fetchedAt >= this.ttlMs) return undefined;
-    return this.forKey(entry, key);
+    if (!entry) return undefined;
+    const nowMs = this.now();
+    return nowMs - entry.fetchedAt >= this.ttlMs ? undefined : this.forKey(entry, key, nowMs);
   }
 
   /**
@@ -156,14 +162,13 @@ export class SecretsCache {
     return !before || versionKey(before) !== versionKey(after);
   }
 
-  private forKey(entry: CacheEntry, key: string): CandidatesResult {
-    const previousExpired = this.now() >= entry.previousUntil;
-    const memoKey = previousExpired ? `${key}\u0000expired` : key;
-    entry.byKey ??= new Map();
-    let result = entry.byKey.get(memoKey);
+  private forKey(entry: CacheEntry, key: string, nowMs: number): CandidatesResult {
+    const previousExpired = nowMs >= entry.previousUntil;
+    const memo = previousExpired ? (entry.withoutPrevious ??= new Map()) : (entry.withPrevious ??= new Map());
+    let result = memo.get(key);
     if (!result) {
       result = candidatesFor(entry, key, previousExpired);
-      entry.byKey.set(memoKey, result);
+      memo.set(key, result);
     }
     return result;
   }

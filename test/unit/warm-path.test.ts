@@ -3,12 +3,13 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { toBuddyResponse } from '../../functions/buddy/contract.js';
 import { toHelperResponse } from '../../functions/helper/contract.js';
+import { toTalkiResponse } from '../../functions/talki/contract.js';
 import { assignFields, setField } from '../../shared/contract.js';
 import type { CustomerProfile } from '../../shared/customers/profile.js';
 import { withDeadline } from '../../shared/deadline.js';
 import { jsonResponse, signatureValues, signedHandler, type VerifiedRequest } from '../../shared/handler.js';
 import { parseHttpEvent } from '../../shared/http/request.js';
-import { createLogger, logLine, type LogFields } from '../../shared/log.js';
+import { createLogger, logLine, requestLine, type LogFields, type LogLevel } from '../../shared/log.js';
 import { PROVIDERS } from '../../shared/providers.js';
 import { SecretsCache, SECRETS_DEFAULTS } from '../../shared/secrets/cache.js';
 import { decodeSignature, hmacSha256 } from '../../shared/signing/verify.js';
@@ -53,6 +54,14 @@ describe('response mapping: assignments mean what the spreads meant', () => {
     const answer = toBuddyResponse(profile);
     expect(JSON.stringify(answer.customAttributes)).toBe(JSON.stringify({ ...{ plan: 'pro', lifetimeValue: 3 }, ...profile.attributes }));
     expect(Object.getPrototypeOf(answer.customAttributes)).toBe(Object.prototype);
+  });
+
+  it('talki: a `__proto__` attribute Talki can render stays a field; nested values are dropped and named', () => {
+    const attributes = JSON.parse('{"__proto__":"data","seats":5,"nested":{"a":1},"2":"integer keys first"}') as Record<string, unknown>;
+    const { response, droppedFields } = toTalkiResponse({ userId: 'usr_1', attributes });
+    expect(JSON.stringify(response.fields)).toBe('{"2":"integer keys first","__proto__":"data","seats":5}');
+    expect(Object.getPrototypeOf(response.fields)).toBe(Object.prototype);
+    expect(droppedFields).toEqual(['nested']);
   });
 
   it('setField / assignFields copy own enumerable fields only, in order', () => {
@@ -139,6 +148,41 @@ describe('logLine', () => {
         expect(line).toBe(JSON.stringify({ level: 'info', time, ...value }));
       }),
     );
+  });
+
+  it('the request line is, character for character, the line logLine writes for the same fields', () => {
+    const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('/buddy/identity', 'bad_signature_mismatch', '"\\'));
+    const maybe = <T>(arbitrary: fc.Arbitrary<T>) => fc.option(arbitrary, { nil: undefined });
+    const number = fc.oneof(fc.double(), fc.integer(), fc.constantFrom(-0, NaN, Infinity));
+    const requestFields = fc.record({
+      provider: text,
+      route: maybe(text),
+      method: maybe(text),
+      format: maybe(fc.constantFrom('rest-v1', 'http-v2', 'function-url')),
+      outcome: text,
+      status: number,
+      latencyMs: number,
+      requestId: maybe(text),
+      eventType: maybe(text),
+      dedupeKey: maybe(text),
+      droppedFields: maybe(fc.array(text, { maxLength: 3 })),
+    });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      fc.assert(
+        fc.property(fc.constantFrom<LogLevel>('info', 'warn', 'error'), requestFields, (level, fields) => {
+          expect(requestLine(level, fields)).toBe(logLine(level, fields));
+        }),
+      );
+    } finally {
+      vi.useRealTimers();
+    }
+    const lines: string[] = [];
+    const filtered = createLogger((line) => lines.push(line), 'warn');
+    const line = { provider: 'talki', route: '/talki', method: 'POST', format: 'http-v2', outcome: 'resolved', status: 200, latencyMs: 1.5, requestId: 'r', eventType: undefined, dedupeKey: undefined, droppedFields: undefined };
+    filtered.request('info', line);
+    filtered.request('warn', { ...line, status: 401, outcome: 'bad_signature_mismatch' });
+    expect(lines.map((l) => (JSON.parse(l) as { outcome: string }).outcome)).toEqual(['bad_signature_mismatch']);
   });
 
   it('writes only the closed field set, whatever the object holds at run time', () => {

@@ -2,6 +2,7 @@ import type {
   APIGatewayProxyEvent,
   APIGatewayProxyEventV2,
 } from 'aws-lambda';
+import { hasKeys } from '../contract.js';
 
 /**
  * The three events AWS hands a Lambda that sits behind HTTP:
@@ -59,36 +60,46 @@ function pushParts(into: string[], value: string): void {
   }
 }
 
-/** Case-insensitive header access over whatever shape the event used. */
-export class RequestHeaders {
-  /**
-   * A header sent once is kept as its string, one sent several times as an array: most headers come
-   * once, and an array per header per request is allocation the common case does not need.
-   */
-  private readonly values = new Map<string, string | string[]>();
+type HeaderSource = Readonly<Record<string, unknown>>;
 
-  /** Headers from a name -> value object, read in place rather than through an entries array. */
-  static fromObject(headers: Readonly<Record<string, unknown>> | null | undefined): RequestHeaders {
-    const result = new RequestHeaders();
-    if (headers) for (const name in headers) if (Object.hasOwn(headers, name)) result.add(name, headers[name]);
-    return result;
+/**
+ * Case-insensitive header access over the event's own header object, read in place. A request reads
+ * one header (its signature), so a scan comparing name lengths first costs less than lower-casing
+ * every name into a map on every request (an API Gateway event carries ten or more headers).
+ */
+export class RequestHeaders {
+  private constructor(
+    /** name -> value (`headers`) or name -> values (REST v1 `multiValueHeaders`), as the event has it. */
+    private readonly source: HeaderSource | undefined,
+    /** A value carried outside the headers: payload 2.0 moves cookies to `cookies`. */
+    private readonly extra?: { readonly name: string; readonly value: string },
+  ) {}
+
+  /** Headers from a name -> value or name -> values object; anything else (a hand-made or corrupted event) holds none. */
+  static fromObject(headers: unknown, extra?: { readonly name: string; readonly value: string }): RequestHeaders {
+    return new RequestHeaders(typeof headers === 'object' && headers !== null ? (headers as HeaderSource) : undefined, extra);
   }
 
-  /** Adds one value; AWS sends strings, anything else (a hand-made or corrupted event) is no header at all. */
-  add(name: string, value: unknown): this {
-    if (typeof value !== 'string') return this;
-    const key = name.toLowerCase();
-    const known = this.values.get(key);
-    if (known === undefined) this.values.set(key, value);
-    else if (typeof known === 'string') this.values.set(key, [known, value]);
-    else known.push(value);
-    return this;
+  /** Every value sent under `name` in any case, in the event's order; AWS sends strings, anything else is no header. */
+  private values(name: string): string[] {
+    const wanted = name.toLowerCase();
+    const found: string[] = [];
+    const source = this.source;
+    if (source) {
+      for (const key in source) {
+        if (key.length !== wanted.length || key.toLowerCase() !== wanted || !Object.hasOwn(source, key)) continue;
+        const value = source[key];
+        if (typeof value === 'string') found.push(value);
+        else if (Array.isArray(value)) for (const item of value as unknown[]) if (typeof item === 'string') found.push(item);
+      }
+    }
+    if (this.extra && this.extra.name === wanted) found.push(this.extra.value);
+    return found;
   }
 
   /** The first value sent for a header (before any comma-joining was undone). */
   get(name: string): string | undefined {
-    const known = this.values.get(name.toLowerCase());
-    return typeof known === 'string' ? known : known?.[0];
+    return this.values(name)[0];
   }
 
   /**
@@ -97,15 +108,13 @@ export class RequestHeaders {
    * Only for headers whose values can never contain a comma themselves, such as signatures.
    */
   all(name: string): string[] {
-    const known = this.values.get(name.toLowerCase());
-    const values: string[] = [];
-    if (typeof known === 'string') pushParts(values, known);
-    else if (known) for (const value of known) pushParts(values, value);
-    return values;
+    const parts: string[] = [];
+    for (const value of this.values(name)) pushParts(parts, value);
+    return parts;
   }
 
   has(name: string): boolean {
-    return this.values.has(name.toLowerCase());
+    return this.values(name).length > 0;
   }
 }
 
@@ -168,14 +177,8 @@ export function serialiseQuery(
 
 function v1Headers(event: APIGatewayProxyEvent): RequestHeaders {
   // multiValueHeaders holds every value when present; headers alone keeps only the last one.
-  if (event.multiValueHeaders && Object.keys(event.multiValueHeaders).length > 0) {
-    const headers = new RequestHeaders();
-    for (const [name, values] of Object.entries(event.multiValueHeaders)) {
-      for (const value of values ?? []) headers.add(name, value);
-    }
-    return headers;
-  }
-  return RequestHeaders.fromObject(event.headers);
+  const multi: unknown = event.multiValueHeaders;
+  return RequestHeaders.fromObject(typeof multi === 'object' && multi !== null && hasKeys(multi) ? multi : event.headers);
 }
 
 function fromV1(event: APIGatewayProxyEvent, limitBytes: number): ParseResult {
@@ -211,9 +214,9 @@ function fromV2(event: APIGatewayProxyEventV2, limitBytes: number): ParseResult 
   const path: unknown = event.rawPath ?? http.path ?? '/';
   // Routing and signing read these as strings; an event where they are not is malformed (400), not a 500.
   if (typeof path !== 'string' || typeof rawQuery !== 'string') return { ok: false, failure: { reason: 'malformed_event' } };
-  const headers = RequestHeaders.fromObject(event.headers);
   // Payload 2.0 moves cookies out of the headers; put them back so nothing the caller sent is lost.
-  if (event.cookies && event.cookies.length > 0) headers.add('cookie', event.cookies.join('; '));
+  const cookies = event.cookies && event.cookies.length > 0 ? { name: 'cookie', value: event.cookies.join('; ') } : undefined;
+  const headers = RequestHeaders.fromObject(event.headers, cookies);
   return {
     ok: true,
     request: {

@@ -27,11 +27,29 @@ function bodyFields(spec: RequestSpec): { body: string | undefined; isBase64Enco
   return isText ? { body: spec.body as string, isBase64Encoded: false } : { body: bytes.toString('base64'), isBase64Encoded: true };
 }
 
+/**
+ * Headers API Gateway and function URLs add to every request they forward (a handler reads past them
+ * on every request, so benchmarks and tests carry them as AWS does). Names as REST APIs write them;
+ * payload 2.0 lower-cases them. A name the request itself sets is left as the request set it.
+ */
+function withAwsHeaders(spec: RequestSpec, host: string): Array<readonly [string, string]> {
+  const own = new Set((spec.headers ?? []).map(([name]) => name.toLowerCase()));
+  const added: Array<readonly [string, string]> = [
+    ['Host', host],
+    ['X-Amzn-Trace-Id', 'Root=1-665756e0-3c5a9b2f1e0d4c6b8a7f9e12'],
+    ['X-Forwarded-For', '203.0.113.10'],
+    ['X-Forwarded-Port', '443'],
+    ['X-Forwarded-Proto', 'https'],
+  ];
+  if (spec.body !== undefined) added.push(['Content-Length', String(typeof spec.body === 'string' ? Buffer.byteLength(spec.body) : spec.body.byteLength)]);
+  return [...added.filter(([name]) => !own.has(name.toLowerCase())), ...(spec.headers ?? [])];
+}
+
 /** HTTP API and function URLs lower-case header names and comma-join repeated headers. */
-function joinedHeaders(spec: RequestSpec): Record<string, string> {
+function joinedHeaders(list: ReadonlyArray<readonly [string, string]>): Record<string, string> {
   // A Map, then Object.fromEntries: names such as `constructor` or `__proto__` become plain own keys, as in a parsed event.
   const headers = new Map<string, string>();
-  for (const [name, value] of spec.headers ?? []) {
+  for (const [name, value] of list) {
     const key = name.toLowerCase();
     const previous = headers.get(key);
     headers.set(key, previous === undefined ? value : `${previous},${value}`);
@@ -60,7 +78,7 @@ function decodedQuery(query: string | undefined): { single: Record<string, strin
 export function restV1Event(spec: RequestSpec): APIGatewayProxyEvent {
   const lastValues = new Map<string, string>();
   const allValues = new Map<string, string[]>();
-  for (const [name, value] of spec.headers ?? []) {
+  for (const [name, value] of withAwsHeaders(spec, 'abc123defg.execute-api.eu-west-1.amazonaws.com')) {
     lastValues.set(name, value); // REST v1 keeps the last value in `headers`...
     appendTo(allValues, name, value); // ...and all of them here.
   }
@@ -105,7 +123,7 @@ export function restV1Event(spec: RequestSpec): APIGatewayProxyEvent {
 function v2Event(spec: RequestSpec, domainName: string, apiId: string, routeKey: string): APIGatewayProxyEventV2 {
   const { single } = decodedQuery(spec.query);
   const { body, isBase64Encoded } = bodyFields(spec);
-  const headers = joinedHeaders(spec);
+  const headers = joinedHeaders(withAwsHeaders(spec, domainName));
   const cookieHeader = headers['cookie'];
   delete headers['cookie'];
   const event: APIGatewayProxyEventV2 = {
@@ -113,7 +131,7 @@ function v2Event(spec: RequestSpec, domainName: string, apiId: string, routeKey:
     routeKey,
     rawPath: spec.path,
     rawQueryString: spec.query ?? '',
-    headers: { host: domainName, 'x-forwarded-proto': 'https', ...headers },
+    headers,
     requestContext: {
       accountId: '123456789012',
       apiId,

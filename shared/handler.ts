@@ -66,11 +66,20 @@ function* queryMessages(request: HttpRequest): Iterable<SignedMessage> {
   if (reserialised !== request.rawQuery) yield reserialised;
 }
 
+/** `bearer ` for `Bearer`: what a value starts with, lower-cased. Schemes come from the registry, so this stays a handful. */
+const schemePrefixes = new Map<string, string>();
+
+function schemePrefix(scheme: string): string {
+  let prefix = schemePrefixes.get(scheme);
+  if (prefix === undefined) schemePrefixes.set(scheme, (prefix = `${scheme.trim().toLowerCase()} `));
+  return prefix;
+}
+
 /** Signature values from the header, with the platform's scheme prefix (such as `Bearer `) removed. */
 export function signatureValues(request: HttpRequest, header: string, scheme: string | undefined): string[] {
   const values = request.headers.all(header);
   if (!scheme) return values;
-  const prefix = `${scheme.trim().toLowerCase()} `;
+  const prefix = schemePrefix(scheme);
   for (let i = 0; i < values.length; i++) {
     const value = values[i]!;
     // Only the prefix is lower-cased and compared: lower-casing the whole value copies it on every request.

@@ -122,6 +122,12 @@ class Verified implements VerifiedRequest {
   }
 }
 
+/** What the request log can say about a request, filled in as handling gets that far (also when it then throws). */
+interface Seen {
+  request: HttpRequest | undefined;
+  route: RouteDefinition | undefined;
+}
+
 const VERIFY_FAILURE_MESSAGE: Record<string, string> = {
   missing: 'Missing signature',
   malformed: 'Malformed signature',
@@ -149,31 +155,31 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
   const verify = (request: HttpRequest, body: JsonOnce, decoded: DecodedSignatures, candidates: CandidatesResult): VerifyResult | undefined =>
     candidates.ok ? verifyDigests({ messages: messagesFor(request, body), decoded, secrets: candidates.secrets }) : undefined;
 
-  const handle = async (event: unknown): Promise<{ answer: Answer; request?: HttpRequest; route?: RouteDefinition }> => {
+  const handle = async (event: unknown, seen: Seen): Promise<Answer> => {
     const parsed = parseHttpEvent(event, provider.maxBodyBytes);
     if (!parsed.ok) {
       return parsed.failure.reason === 'body_too_large'
-        ? { answer: { outcome: 'body_too_large', response: errorResponse(413, `Body exceeds ${parsed.failure.limitBytes} bytes`) } }
-        : { answer: { outcome: 'malformed_event', response: errorResponse(400, 'Unrecognised request') } };
+        ? { outcome: 'body_too_large', response: errorResponse(413, `Body exceeds ${parsed.failure.limitBytes} bytes`) }
+        : { outcome: 'malformed_event', response: errorResponse(400, 'Unrecognised request') };
     }
-    const request = parsed.request;
+    const request = (seen.request = parsed.request);
     const match = matchRoute(provider, request.method, request.path);
     if (!match.ok) {
       return match.status === 404
-        ? { request, answer: { outcome: 'unknown_route', response: errorResponse(404, 'Not found') } }
-        : { request, answer: { outcome: 'method_not_allowed', response: errorResponse(405, 'Method not allowed', { allow: match.allow.join(', ') }) } };
+        ? { outcome: 'unknown_route', response: errorResponse(404, 'Not found') }
+        : { outcome: 'method_not_allowed', response: errorResponse(405, 'Method not allowed', { allow: match.allow.join(', ') }) };
     }
-    const route = match.route;
+    const route = (seen.route = match.route);
     const id = secretId();
     if (!id) {
-      return { request, route, answer: { outcome: 'secret_not_configured', response: unavailableResponse('Signing secret not configured', 30) } };
+      return { outcome: 'secret_not_configured', response: unavailableResponse('Signing secret not configured', 30) };
     }
 
     // Decoded once: the shape check here and the verification below share the digests.
     const decoded = decodeSignatures(signatureValues(request, header, provider.signature.scheme), provider.signature.encoding);
     const shape = shapeOf(decoded);
     if (shape !== 'ok') {
-      return { request, route, answer: { outcome: `bad_signature_${shape}`, response: errorResponse(401, VERIFY_FAILURE_MESSAGE[shape]!) } };
+      return { outcome: `bad_signature_${shape}`, response: errorResponse(401, VERIFY_FAILURE_MESSAGE[shape]!) };
     }
     const body = new JsonOnce(request);
     // Warm cache: the candidates as a value, so the common path verifies without awaiting.
@@ -186,13 +192,13 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
       result = verify(request, body, decoded, candidates);
     }
     if (!result || !candidates.ok) {
-      return { request, route, answer: { outcome: 'secrets_unavailable', response: unavailableResponse('Signing secret temporarily unavailable', 5) } };
+      return { outcome: 'secrets_unavailable', response: unavailableResponse('Signing secret temporarily unavailable', 5) };
     }
     if (!result.ok) {
       if (result.reason === 'no_secret') {
-        return { request, route, answer: { outcome: 'secret_not_configured', response: unavailableResponse('Signing secret not configured', 30) } };
+        return { outcome: 'secret_not_configured', response: unavailableResponse('Signing secret not configured', 30) };
       }
-      return { request, route, answer: { outcome: `bad_signature_${result.reason}`, response: errorResponse(401, VERIFY_FAILURE_MESSAGE[result.reason] ?? 'Invalid signature') } };
+      return { outcome: `bad_signature_${result.reason}`, response: errorResponse(401, VERIFY_FAILURE_MESSAGE[result.reason] ?? 'Invalid signature') };
     }
 
     const receivedAtMs = now();
@@ -202,28 +208,23 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
       if (rule.in === 'query') value = request.query.get(rule.field) ?? undefined;
       else {
         const json = body.get();
-        if (!json.ok) return { request, route, answer: { outcome: 'invalid_json', response: errorResponse(400, 'Body is not valid JSON') } };
+        if (!json.ok) return { outcome: 'invalid_json', response: errorResponse(400, 'Body is not valid JSON') };
         value = typeof json.value === 'object' && json.value !== null ? (json.value as Record<string, unknown>)[rule.field] : undefined;
       }
       const fresh = checkTimestamp(value, receivedAtMs, replayWindowSeconds);
-      if (!fresh.ok) return { request, route, answer: { outcome: fresh.reason, response: errorResponse(401, 'Timestamp missing or outside the allowed window') } };
+      if (!fresh.ok) return { outcome: fresh.reason, response: errorResponse(401, 'Timestamp missing or outside the allowed window') };
     }
 
     const stage = candidates.stages[result.secretIndex] ?? 'AWSCURRENT';
-    const answer = await logic(new Verified(request, route, provider, stage, receivedAtMs, body));
-    return { request, route, answer };
+    return await logic(new Verified(request, route, provider, stage, receivedAtMs, body));
   };
 
   return async (event: unknown): Promise<HttpResponse> => {
     const started = performance.now();
+    const seen: Seen = { request: undefined, route: undefined };
     let outcome: Answer;
-    let request: HttpRequest | undefined;
-    let route: RouteDefinition | undefined;
     try {
-      const handled = await handle(event);
-      outcome = handled.answer;
-      request = handled.request;
-      route = handled.route;
+      outcome = await handle(event, seen);
     } catch (error) {
       log.error({ message: 'unhandled error in handler', provider: provider.id, outcome: 'internal_error', ...describeError(error) });
       outcome = { outcome: 'internal_error', response: errorResponse(500, 'Internal error') };
@@ -231,13 +232,13 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
     const status = outcome.response.statusCode;
     log.request(status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', {
       provider: provider.id,
-      route: route?.path ?? request?.path,
-      method: request?.method,
-      format: request?.format,
+      route: seen.route?.path ?? seen.request?.path,
+      method: seen.request?.method,
+      format: seen.request?.format,
       outcome: outcome.outcome,
       status,
       latencyMs: Math.round((performance.now() - started) * 100) / 100,
-      requestId: request?.requestId,
+      requestId: seen.request?.requestId,
       eventType: outcome.eventType,
       dedupeKey: outcome.dedupeKey,
       droppedFields: outcome.droppedFields,

@@ -262,6 +262,10 @@ describe('signedHandler: errors and logs', () => {
     const response = await handler(eventFor('function-url', buddyPost(body, hex(SECRET, body))));
     expect(response).toMatchObject({ statusCode: 500, body: JSON.stringify({ error: 'Internal error' }) });
     expect(records()).toContainEqual(expect.objectContaining({ level: 'error', outcome: 'internal_error', status: 500 }));
+    // The request line still says which request failed: what was known before the throw is kept.
+    expect(records()).toContainEqual(
+      expect.objectContaining({ outcome: 'internal_error', route: '/buddy/identity', method: 'POST', format: 'function-url', requestId: expect.any(String) }),
+    );
   });
 
   it('malformed events are 400, never a throw', async () => {

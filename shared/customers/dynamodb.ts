@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { sdkClientConfig } from '../aws/client-config.js';
+import { defaultDynamoDbClient } from '../aws/dynamodb-client.js';
 import { normaliseEmail, parseCustomerProfile } from './parse.js';
 import type { CustomerDirectory, CustomerProfile, LookupOptions } from './profile.js';
 import { CUSTOMERS_TABLE } from './table.js';
@@ -32,11 +32,6 @@ export interface RecordSessionOptions {
   /** How long the session identifies its user. Default CUSTOMERS_TABLE.defaultSessionTtlSeconds (7 days). */
   readonly ttlSeconds?: number;
   readonly signal?: AbortSignal;
-}
-
-/** Default client: one retry and short timeouts (shared/aws/client-config.ts). */
-export function defaultDynamoDbClient(): DynamoDBClient {
-  return new DynamoDBClient(sdkClientConfig(1_500));
 }
 
 /** `removeUndefinedValues`: optional profile fields left undefined are simply not written. */

@@ -2,7 +2,8 @@
 export type { CustomerDirectory, CustomerProfile, LookupOptions } from './profile.js';
 export { CUSTOMERS_TABLE } from './table.js';
 export { parseCustomerProfile, normaliseEmail, type ProfileParse } from './parse.js';
-export { DynamoDbDirectory, defaultDynamoDbClient, type DynamoDbDirectoryOptions, type RecordSessionOptions } from './dynamodb.js';
+export { DynamoDbDirectory, type DynamoDbDirectoryOptions, type RecordSessionOptions } from './dynamodb.js';
+export { defaultDynamoDbClient } from '../aws/dynamodb-client.js';
 export { recordSession, type RecordSessionInput } from './record-session.js';
 export {
   HttpDirectory,

@@ -6,7 +6,7 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { sdkClientConfig } from '../aws/client-config.js';
+import { defaultDynamoDbClient } from '../aws/dynamodb-client.js';
 import { DEDUPE_TABLE } from '../customers/table.js';
 import type { ClaimResult, DeliveryLedger, PublishOptions } from './event.js';
 
@@ -80,7 +80,7 @@ export class InMemoryLedger implements DeliveryLedger {
 
 export interface DynamoDbLedgerOptions extends LedgerTiming {
   readonly tableName: string;
-  /** Default: a DynamoDBClient with one retry and short timeouts. */
+  /** Default: defaultDynamoDbClient() (one retry, short timeouts). */
   readonly client?: DynamoDBClient;
 }
 
@@ -102,7 +102,7 @@ export class DynamoDbLedger implements DeliveryLedger {
 
   constructor(options: DynamoDbLedgerOptions) {
     this.tableName = options.tableName;
-    this.client = options.client ?? new DynamoDBClient(sdkClientConfig(1_500));
+    this.client = options.client ?? defaultDynamoDbClient();
     this.clock = timing(options);
   }
 

@@ -87,10 +87,10 @@ function optionalString(name: string, value: string | undefined): string {
 }
 
 /**
- * The line `JSON.stringify({ level, time, ...fields })` writes, for the fields in the closed set.
- * Written field by field: on Node 20 JSON.stringify of the request's dozen fields costs ~0.5 µs, a
- * tenth of a warm invocation, and most values are plain ASCII words that need no escaping. The field
- * names, `level` (four fixed words) and `time` (an ISO string) need no escaping either.
+ * The line `JSON.stringify({ level, time, ...fields })` writes, for the fields in the closed set only.
+ * Written field by field: most values are plain ASCII words that need no escaping, and on Node 20
+ * that is cheaper than JSON.stringify. The field names, `level` (four fixed words) and `time` (an ISO
+ * string) need no escaping either.
  */
 export function logLine(level: LogLevel, fields: LogFields): string {
   let line = `{"level":"${level}","time":"${lineTime(Date.now())}"`;
@@ -104,8 +104,8 @@ export function logLine(level: LogLevel, fields: LogFields): string {
 
 /**
  * `logLine(level, fields)` for the request line, written in its fixed order without walking the
- * object: the same characters for a fraction of the cost (~0.08 µs instead of ~0.38 µs here), on
- * the one line every invocation writes.
+ * object: the same characters (a property test holds the two together) for a fraction of the cost,
+ * ~0.08 µs instead of ~0.38 µs on the bench machine, on the one line every invocation writes.
  */
 export function requestLine(level: LogLevel, fields: RequestLogFields): string {
   const { droppedFields } = fields;

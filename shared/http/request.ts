@@ -62,6 +62,12 @@ function pushParts(into: string[], value: string): void {
 
 type HeaderSource = Readonly<Record<string, unknown>>;
 
+/** One header value the event carries outside its headers object. */
+interface ExtraHeader {
+  readonly name: string;
+  readonly value: string;
+}
+
 /**
  * Case-insensitive header access over the event's own header object, read in place. A request reads
  * one header (its signature), so a scan comparing name lengths first costs less than lower-casing
@@ -72,11 +78,11 @@ export class RequestHeaders {
     /** name -> value (`headers`) or name -> values (REST v1 `multiValueHeaders`), as the event has it. */
     private readonly source: HeaderSource | undefined,
     /** A value carried outside the headers: payload 2.0 moves cookies to `cookies`. */
-    private readonly extra?: { readonly name: string; readonly value: string },
+    private readonly extra?: ExtraHeader,
   ) {}
 
   /** Headers from a name -> value or name -> values object; anything else (a hand-made or corrupted event) holds none. */
-  static fromObject(headers: unknown, extra?: { readonly name: string; readonly value: string }): RequestHeaders {
+  static fromObject(headers: unknown, extra?: ExtraHeader): RequestHeaders {
     return new RequestHeaders(typeof headers === 'object' && headers !== null ? (headers as HeaderSource) : undefined, extra);
   }
 

@@ -163,6 +163,17 @@ describe('parseHttpEvent: other event details', () => {
     expect(request.headers.get('cookie')).toBe('a=1; b=2');
   });
 
+  it('hand-made header objects: names in any case are one header, values that are not strings are no header', () => {
+    const event = httpV2Event({ method: 'POST', path: '/buddy/identity' });
+    (event as { headers: Record<string, unknown> }).headers = { 'X-Platform-Signature': 'aaaa', 'x-platform-signature': 'bbbb', 'x-platform-signaturE': 7, Cookie: ['c=1'] };
+    event.cookies = ['a=1'];
+    const headers = parsed(parseHttpEvent(event)).headers;
+    expect(headers.all('x-platform-signature')).toEqual(['aaaa', 'bbbb']);
+    expect(headers.get('X-PLATFORM-SIGNATURE')).toBe('aaaa');
+    expect(headers.all('cookie')).toEqual(['c=1', 'a=1']);
+    expect(headers.has('x-platform')).toBe(false);
+  });
+
   it('the default limit is Lambda’s 6 MB payload limit', () => {
     expect(LAMBDA_PAYLOAD_LIMIT_BYTES).toBe(6 * 1024 * 1024);
     const big = 'x'.repeat(LAMBDA_PAYLOAD_LIMIT_BYTES + 1);

@@ -8,7 +8,8 @@ import { DOCUMENTED_STATUSES, PROFILE } from './setup.js';
 
 /** Generators for the property suites: requests no platform would send, and ones every platform could. */
 
-export const NUM_RUNS = 200;
+/** Cases per property: 200 in `npm test`; `PROPERTY_RUNS=5000 npx vitest run test/property` for a deeper search. */
+export const NUM_RUNS = Number(process.env.PROPERTY_RUNS ?? 200);
 
 const TOKEN_CHARS = [...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_'];
 

@@ -72,9 +72,8 @@ export function hmacSha256(secret: string, message: SignedMessage): Buffer {
   return createHmac('sha256', hmacKey(secret)).update(message).digest();
 }
 
-export function sign(secret: string, message: Uint8Array | string, encoding: SignatureEncoding): string {
-  const bytes = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
-  return hmacSha256(secret, bytes).toString(encoding);
+export function sign(secret: string, message: SignedMessage, encoding: SignatureEncoding): string {
+  return hmacSha256(secret, message).toString(encoding);
 }
 
 /** The received signature values, decoded once: the shape check and verification share them. */

@@ -30,11 +30,22 @@ export function parseHelperQuery(query: URLSearchParams): Parsed<{ readonly emai
 
 const HTTP_SCHEME = /^https?:/i;
 
+/**
+ * http(s) URLs any WHATWG URL parser accepts without a look: a host of ASCII letters, digits and
+ * hyphens whose last label starts with a letter (so it is never read as an IPv4 number) and no
+ * `xn--` label (punycode, which the parser decodes and may refuse), a port below 10000, and a
+ * path/query/fragment of printable ASCII (which the parser only ever escapes, never refuses).
+ * The usual action link is one; anything else goes to the parser itself.
+ */
+const PLAIN_HTTP_URL = /^https?:\/\/(?:(?!xn--)[a-z0-9-]+\.)*(?!xn--)[a-z][a-z0-9-]*\.?(?::\d{1,4})?(?:[/?#][\x21-\x7e]*)?$/i;
+
 /** An absolute http(s) URL, as Helper validates each action. */
-function isHttpUrl(value: unknown): value is string {
+export function isHttpUrl(value: unknown): value is string {
   if (typeof value !== 'string') return false;
-  // The usual value starts with `http:` or `https:`: if it parses at all its scheme is that one, so
-  // URL.canParse decides without building a URL object.
+  // A regular-expression test costs half of URL.canParse, which each action of each answer needs otherwise.
+  if (PLAIN_HTTP_URL.test(value)) return true;
+  // Starting with `http:` or `https:`: if it parses at all its scheme is that one, so URL.canParse
+  // decides without building a URL object.
   if (HTTP_SCHEME.test(value)) return URL.canParse(value);
   // Anything else may still parse as http(s) (the parser drops leading spaces and tabs in the scheme).
   try {

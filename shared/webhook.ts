@@ -3,7 +3,7 @@ import type { Mutable } from './contract.js';
 import type { DeliveryMetadata } from './events/event.js';
 import { dedupeKeyFor, forwardOnce, type ForwardOptions } from './events/forward.js';
 import type { Answer, VerifiedRequest } from './handler.js';
-import { jsonResponse, unavailableResponse } from './http/response.js';
+import { jsonTextResponse, unavailableResponse } from './http/response.js';
 import { memoisedIsoTime } from './time.js';
 
 export interface WebhookClassification {
@@ -18,6 +18,10 @@ export interface WebhookClassification {
 const receivedAtTime = memoisedIsoTime();
 
 const RETRY_AFTER_SECONDS: Record<string, number> = { delivery_in_progress: 5 };
+
+/** The acknowledgements never change: serialised once. */
+const RECEIVED = JSON.stringify({ received: true });
+const RECEIVED_AGAIN = JSON.stringify({ received: true, duplicate: true });
 
 /**
  * Forwards a verified webhook once and answers the platform: 200 only when the event is on the bus
@@ -40,8 +44,8 @@ export async function forwardWebhook(verified: VerifiedRequest, deps: WebhookDep
   const result = await forwardOnce({ provider: provider.id, eventType: event.eventType, payload: event.payload, delivery }, options);
   if (result.ok) {
     const outcome = event.test ? `${result.outcome}_test` : event.unknownType ? `${result.outcome}_unknown_type` : result.outcome;
-    const body = result.outcome === 'duplicate' ? { received: true, duplicate: true } : { received: true };
-    return { eventType: event.eventType, dedupeKey, outcome, response: jsonResponse(200, body) };
+    const response = jsonTextResponse(200, result.outcome === 'duplicate' ? RECEIVED_AGAIN : RECEIVED);
+    return { eventType: event.eventType, dedupeKey, outcome, response };
   }
   const response = unavailableResponse('Event not delivered; retry later', RETRY_AFTER_SECONDS[result.outcome] ?? 1);
   return { eventType: event.eventType, dedupeKey, outcome: result.outcome, response };

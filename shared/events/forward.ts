@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import { withDeadline } from '../deadline.js';
 import { describeError, logger as defaultLogger, type Logger } from '../log.js';
-import type { DeliveryLedger, EventSink, WebhookEvent } from './event.js';
+import type { ClaimResult, DeliveryLedger, EventSink, WebhookEvent } from './event.js';
 
 /**
  * The de-duplication key: the platform's delivery id when it sends one, otherwise SHA-256 of the
@@ -44,7 +44,7 @@ export async function forwardOnce(event: WebhookEvent, options: ForwardOptions):
   let stage: 'claim' | 'publish' = 'claim';
 
   const attempt = await withDeadline(options.deadlineMs, async (scope): Promise<ForwardResult> => {
-    let claim;
+    let claim: ClaimResult;
     try {
       claim = await ledger.claim(key, scope);
     } catch (error) {

@@ -41,7 +41,7 @@ export interface SignedHandlerOptions {
    * The messages a signature may cover, the bytes as sent first. Defaults: the raw body, or for
    * query-signed providers the raw query and then its `URLSearchParams` serialisation.
    */
-  readonly signedMessages?: (request: HttpRequest, json: () => JsonBody) => Iterable<Uint8Array>;
+  readonly signedMessages?: (request: HttpRequest, json: () => JsonBody) => Iterable<SignedMessage>;
   readonly now?: () => number;
   readonly logger?: Logger;
   readonly env?: NodeJS.ProcessEnv;
@@ -54,7 +54,8 @@ export type LambdaHttpHandler = (event: unknown) => Promise<HttpResponse>;
  * object per request costs more than the array, and there is no fallback form to defer.
  */
 function defaultSignedMessages(provider: ProviderDefinition, request: HttpRequest): Iterable<SignedMessage> {
-  return provider.signature.signs === 'body' ? [request.rawBody] : queryMessages(request);
+  // HMAC reads a string as its UTF-8 bytes: the body's text when it is exactly the bytes sent.
+  return provider.signature.signs === 'body' ? [request.bodyText ?? request.rawBody] : queryMessages(request);
 }
 
 /** A generator, so the re-serialised form is only built when the query as sent did not verify. */

@@ -1,6 +1,7 @@
 import { isJsonObject, type Mutable, type Parsed } from '../../shared/contract.js';
 import type { HttpRequest } from '../../shared/http/request.js';
 import type { JsonBody } from '../../shared/handler.js';
+import type { SignedMessage } from '../../shared/signing/verify.js';
 import { stringField, type WebhookClassification } from '../../shared/webhook.js';
 
 /** BuddyStat outgoing webhooks (shared/providers/buddystat-webhooks.txt). */
@@ -15,12 +16,14 @@ export function isKnownEvent(type: string): type is BuddyStatEvent {
  * What BuddyStat may have signed: the raw body first, then — because its documented verifier hashes
  * `JSON.stringify(payload)` — the compact re-serialisation of the parsed body, when that differs.
  */
-export function* buddyStatSignedMessages(request: HttpRequest, json: () => JsonBody): Iterable<Uint8Array> {
-  yield request.rawBody;
+export function* buddyStatSignedMessages(request: HttpRequest, json: () => JsonBody): Iterable<SignedMessage> {
+  // The body's text when it is exactly the bytes sent: HMAC reads a string as its UTF-8 bytes.
+  const sent = request.bodyText ?? request.rawBody;
+  yield sent;
   const body = json();
   if (!body.ok) return;
-  const compact = Buffer.from(JSON.stringify(body.value), 'utf8');
-  if (!compact.equals(request.rawBody)) yield compact;
+  const compact = JSON.stringify(body.value);
+  if (typeof sent === 'string' ? compact !== sent : !Buffer.from(compact, 'utf8').equals(sent)) yield compact;
 }
 
 /** Events outside the documented four are still forwarded, marked unknown, never dropped. */

@@ -7,10 +7,11 @@ import type { ClaimResult, DeliveryLedger, EventSink, WebhookEvent } from './eve
  * The de-duplication key: the platform's delivery id when it sends one, otherwise SHA-256 of the
  * raw body, whose bytes a platform's retry repeats exactly.
  */
-export function dedupeKeyFor(providerId: string, rawBody: Uint8Array, deliveryId?: string): string {
+export function dedupeKeyFor(providerId: string, body: Uint8Array | string, deliveryId?: string): string {
   if (deliveryId !== undefined && deliveryId.length > 0) return `${providerId}#id#${deliveryId}`;
-  // crypto.hash (Node 20.12+): one call, no Hash object, for a body that is already in memory.
-  return `${providerId}#sha256#${hash('sha256', rawBody, 'hex')}`;
+  // crypto.hash (Node 20.12+): one call, no Hash object, for a body that is already in memory. A
+  // string is hashed as its UTF-8 bytes: pass the body's text only when it is exactly the bytes sent.
+  return `${providerId}#sha256#${hash('sha256', body, 'hex')}`;
 }
 
 export type ForwardResult =

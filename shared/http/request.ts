@@ -140,15 +140,51 @@ function base64DecodedLength(text: string): number {
  */
 const NO_BODY = Buffer.alloc(0);
 
+/**
+ * The body's size held to the limit, then its bytes when they cannot be read off `text` (base64, a
+ * text with lone surrogates), or undefined when they can: ParsedRequest encodes them on first read.
+ */
 function bodyBytes(
   body: string | null | undefined,
   isBase64Encoded: boolean | undefined,
   limitBytes: number,
-): Buffer | ParseFailure {
+  text: string | undefined,
+): Buffer | undefined | ParseFailure {
   if (body === null || body === undefined || body === '') return NO_BODY;
   const size = isBase64Encoded ? base64DecodedLength(body) : Buffer.byteLength(body, 'utf8');
   if (size > limitBytes) return { reason: 'body_too_large', limitBytes };
-  return isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
+  if (isBase64Encoded) return Buffer.from(body, 'base64');
+  return text === undefined ? Buffer.from(body, 'utf8') : undefined;
+}
+
+function isFailure(bytes: Buffer | undefined | ParseFailure): bytes is ParseFailure {
+  return bytes !== undefined && !Buffer.isBuffer(bytes);
+}
+
+/**
+ * A request as parseHttpEvent makes it. `rawBody` of a text body is its UTF-8 encoding, made on first
+ * read: verification, the de-duplication hash and JSON parsing take `bodyText` when there is one, so
+ * a warm request never copies its body into a Buffer (and Buffer.from's 8 KiB pool, refilled every
+ * few bodies, costs more than the copy).
+ */
+class ParsedRequest implements HttpRequest {
+  constructor(
+    readonly format: EventFormat,
+    readonly method: string,
+    readonly path: string,
+    readonly headers: RequestHeaders,
+    private bytes: Buffer | undefined,
+    readonly bodyText: string | undefined,
+    readonly rawQuery: string,
+    readonly query: URLSearchParams,
+    readonly requestId: string | undefined,
+    readonly sourceIp: string | undefined,
+  ) {}
+
+  get rawBody(): Buffer {
+    // No bytes were kept only when bodyText is exactly their source.
+    return (this.bytes ??= Buffer.from(this.bodyText ?? '', 'utf8'));
+  }
 }
 
 /** String.prototype.isWellFormed (Node 20) is newer than the ES2023 library this project compiles against. */
@@ -189,33 +225,35 @@ function v1Headers(event: APIGatewayProxyEvent): RequestHeaders {
 
 function fromV1(event: APIGatewayProxyEvent, limitBytes: number): ParseResult {
   if (typeof event.httpMethod !== 'string') return { ok: false, failure: { reason: 'malformed_event' } };
-  const body = bodyBytes(event.body, event.isBase64Encoded, limitBytes);
-  if (!Buffer.isBuffer(body)) return { ok: false, failure: body };
+  const text = bodyText(event.body, event.isBase64Encoded);
+  const bytes = bodyBytes(event.body, event.isBase64Encoded, limitBytes, text);
+  if (isFailure(bytes)) return { ok: false, failure: bytes };
   const rawQuery = serialiseQuery(event.multiValueQueryStringParameters, event.queryStringParameters);
   const path: unknown = event.path ?? '/';
   if (typeof path !== 'string') return { ok: false, failure: { reason: 'malformed_event' } };
   return {
     ok: true,
-    request: {
-      format: 'rest-v1',
-      method: event.httpMethod.toUpperCase(),
+    request: new ParsedRequest(
+      'rest-v1',
+      event.httpMethod.toUpperCase(),
       path,
-      headers: v1Headers(event),
-      rawBody: body,
-      bodyText: bodyText(event.body, event.isBase64Encoded),
+      v1Headers(event),
+      bytes,
+      text,
       rawQuery,
-      query: new URLSearchParams(rawQuery),
-      requestId: event.requestContext?.requestId,
-      sourceIp: event.requestContext?.identity?.sourceIp ?? undefined,
-    },
+      new URLSearchParams(rawQuery),
+      event.requestContext?.requestId,
+      event.requestContext?.identity?.sourceIp ?? undefined,
+    ),
   };
 }
 
 function fromV2(event: APIGatewayProxyEventV2, limitBytes: number): ParseResult {
   const http = event.requestContext?.http;
   if (!http || typeof http.method !== 'string') return { ok: false, failure: { reason: 'malformed_event' } };
-  const body = bodyBytes(event.body, event.isBase64Encoded, limitBytes);
-  if (!Buffer.isBuffer(body)) return { ok: false, failure: body };
+  const text = bodyText(event.body, event.isBase64Encoded);
+  const bytes = bodyBytes(event.body, event.isBase64Encoded, limitBytes, text);
+  if (isFailure(bytes)) return { ok: false, failure: bytes };
   const rawQuery: unknown = event.rawQueryString ?? '';
   const path: unknown = event.rawPath ?? http.path ?? '/';
   // Routing and signing read these as strings; an event where they are not is malformed (400), not a 500.
@@ -225,19 +263,19 @@ function fromV2(event: APIGatewayProxyEventV2, limitBytes: number): ParseResult 
   const headers = RequestHeaders.fromObject(event.headers, cookies);
   return {
     ok: true,
-    request: {
+    request: new ParsedRequest(
       // Same payload, but the log should say which door the request came through.
-      format: event.requestContext.domainName?.includes('.lambda-url.') ? 'function-url' : 'http-v2',
-      method: http.method.toUpperCase(),
+      event.requestContext.domainName?.includes('.lambda-url.') ? 'function-url' : 'http-v2',
+      http.method.toUpperCase(),
       path,
       headers,
-      rawBody: body,
-      bodyText: bodyText(event.body, event.isBase64Encoded),
+      bytes,
+      text,
       rawQuery,
-      query: new URLSearchParams(rawQuery),
-      requestId: event.requestContext.requestId,
-      sourceIp: http.sourceIp,
-    },
+      new URLSearchParams(rawQuery),
+      event.requestContext.requestId,
+      http.sourceIp,
+    ),
   };
 }
 

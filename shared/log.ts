@@ -122,13 +122,42 @@ export function logLine(level: LogLevel, fields: LogFields): string {
  * object: the same characters (a property test holds the two together) for a fraction of the cost,
  * ~0.08 µs instead of ~0.38 µs on the bench machine, on the one line every invocation writes.
  */
+interface WrittenRouteFields {
+  readonly provider: string;
+  readonly method: string | undefined;
+  readonly format: string | undefined;
+  readonly text: string;
+}
+
+/** Routes whose fields are kept written; an unmatched request's path is the caller's, so the set is bounded. */
+const ROUTES_KEPT = 32;
+const writtenRouteFields = new Map<string, WrittenRouteFields[]>();
+
+/**
+ * `,"provider":…,"route":…,"method":…,"format":…` as the line writes them. A function answers a
+ * handful of routes through one or two doors, so the text is kept per route and reused while the
+ * four values repeat: written anew, they are a third of the line's cost.
+ */
+function routeFields(provider: string, route: string | undefined, method: string | undefined, format: string | undefined): string {
+  const kept = route === undefined ? undefined : writtenRouteFields.get(route);
+  if (kept) for (const entry of kept) if (entry.provider === provider && entry.method === method && entry.format === format) return entry.text;
+  const text = `,"provider":${jsonString(provider)}` + optionalString('route', route) + optionalString('method', method) + optionalString('format', format);
+  if (route !== undefined) {
+    if (kept) {
+      if (kept.length < 8) kept.push({ provider, method, format, text });
+    } else {
+      if (writtenRouteFields.size >= ROUTES_KEPT) writtenRouteFields.delete(writtenRouteFields.keys().next().value!);
+      writtenRouteFields.set(route, [{ provider, method, format, text }]);
+    }
+  }
+  return text;
+}
+
 export function requestLine(level: LogLevel, fields: RequestLogFields): string {
   const { droppedFields } = fields;
   return (
-    `{"level":"${level}","time":"${lineTime(Date.now())}","provider":${jsonString(fields.provider)}` +
-    optionalString('route', fields.route) +
-    optionalString('method', fields.method) +
-    optionalString('format', fields.format) +
+    `{"level":"${level}","time":"${lineTime(Date.now())}"` +
+    routeFields(fields.provider, fields.route, fields.method, fields.format) +
     `,"outcome":${jsonString(fields.outcome)},"status":${jsonNumber(fields.status)},"latencyMs":${jsonNumber(fields.latencyMs)}` +
     optionalString('requestId', fields.requestId) +
     optionalString('eventType', fields.eventType) +

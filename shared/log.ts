@@ -117,11 +117,6 @@ export function logLine(level: LogLevel, fields: LogFields): string {
   return line + '}';
 }
 
-/**
- * `logLine(level, fields)` for the request line, written in its fixed order without walking the
- * object: the same characters (a property test holds the two together) for a fraction of the cost,
- * ~0.08 µs instead of ~0.38 µs on the bench machine, on the one line every invocation writes.
- */
 interface WrittenRouteFields {
   readonly provider: string;
   readonly method: string | undefined;
@@ -131,6 +126,8 @@ interface WrittenRouteFields {
 
 /** Routes whose fields are kept written; an unmatched request's path is the caller's, so the set is bounded. */
 const ROUTES_KEPT = 32;
+/** Provider/method/format combinations kept per route: methods a route answers times the two or three doors. */
+const COMBINATIONS_KEPT = 8;
 const writtenRouteFields = new Map<string, WrittenRouteFields[]>();
 
 /**
@@ -144,7 +141,7 @@ function routeFields(provider: string, route: string | undefined, method: string
   const text = `,"provider":${jsonString(provider)}` + optionalString('route', route) + optionalString('method', method) + optionalString('format', format);
   if (route !== undefined) {
     if (kept) {
-      if (kept.length < 8) kept.push({ provider, method, format, text });
+      if (kept.length < COMBINATIONS_KEPT) kept.push({ provider, method, format, text });
     } else {
       if (writtenRouteFields.size >= ROUTES_KEPT) writtenRouteFields.delete(writtenRouteFields.keys().next().value!);
       writtenRouteFields.set(route, [{ provider, method, format, text }]);
@@ -153,6 +150,11 @@ function routeFields(provider: string, route: string | undefined, method: string
   return text;
 }
 
+/**
+ * `logLine(level, fields)` for the request line, written in its fixed order without walking the
+ * object: the same characters (a property test holds the two together) for a fraction of the cost,
+ * ~0.08 µs instead of ~0.38 µs on the bench machine, on the one line every invocation writes.
+ */
 export function requestLine(level: LogLevel, fields: RequestLogFields): string {
   const { droppedFields } = fields;
   return (

@@ -54,8 +54,7 @@ export type LambdaHttpHandler = (event: unknown) => Promise<HttpResponse>;
  * object per request costs more than the array, and there is no fallback form to defer.
  */
 function defaultSignedMessages(provider: ProviderDefinition, request: HttpRequest): Iterable<SignedMessage> {
-  // HMAC reads a string as its UTF-8 bytes: the body's text when it is exactly the bytes sent.
-  return provider.signature.signs === 'body' ? [request.bodyText ?? request.rawBody] : queryMessages(request);
+  return provider.signature.signs === 'body' ? [request.bodyAsSent] : queryMessages(request);
 }
 
 /** A generator, so the re-serialised form is only built when the query as sent did not verify. */

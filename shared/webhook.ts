@@ -29,7 +29,7 @@ const RECEIVED_AGAIN = JSON.stringify({ received: true, duplicate: true });
  */
 export async function forwardWebhook(verified: VerifiedRequest, deps: WebhookDeps, event: WebhookClassification): Promise<Answer> {
   const { request, route, provider } = verified;
-  const dedupeKey = dedupeKeyFor(provider.id, request.bodyText ?? request.rawBody, event.deliveryId);
+  const dedupeKey = dedupeKeyFor(provider.id, request.bodyAsSent, event.deliveryId);
   // Built by assignment rather than conditional spreads: this runs on every delivery.
   const delivery: Mutable<DeliveryMetadata> = {
     dedupeKey,

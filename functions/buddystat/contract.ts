@@ -17,8 +17,7 @@ export function isKnownEvent(type: string): type is BuddyStatEvent {
  * `JSON.stringify(payload)` — the compact re-serialisation of the parsed body, when that differs.
  */
 export function* buddyStatSignedMessages(request: HttpRequest, json: () => JsonBody): Iterable<SignedMessage> {
-  // The body's text when it is exactly the bytes sent: HMAC reads a string as its UTF-8 bytes.
-  const sent = request.bodyText ?? request.rawBody;
+  const sent = request.bodyAsSent;
   yield sent;
   const body = json();
   if (!body.ok) return;

@@ -10,7 +10,7 @@ import type { ClaimResult, DeliveryLedger, EventSink, WebhookEvent } from './eve
 export function dedupeKeyFor(providerId: string, body: Uint8Array | string, deliveryId?: string): string {
   if (deliveryId !== undefined && deliveryId.length > 0) return `${providerId}#id#${deliveryId}`;
   // crypto.hash (Node 20.12+): one call, no Hash object, for a body that is already in memory. A
-  // string is hashed as its UTF-8 bytes: pass the body's text only when it is exactly the bytes sent.
+  // string is hashed as its UTF-8 bytes (HttpRequest.bodyAsSent is one only when those are the bytes sent).
   return `${providerId}#sha256#${hash('sha256', body, 'hex')}`;
 }
 

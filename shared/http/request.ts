@@ -26,6 +26,11 @@ export interface HttpRequest {
    */
   readonly bodyText: string | undefined;
   /**
+   * The signed bytes in the cheapest form to hash: `bodyText` when there is one (HMAC and SHA-256
+   * read a string as its UTF-8 bytes, which are exactly the bytes sent), `rawBody` otherwise.
+   */
+  readonly bodyAsSent: string | Buffer;
+  /**
    * The query string as sent, without `?`. REST v1 events carry no raw query, so for them it is
    * rebuilt in order from the decoded parameters the way `URLSearchParams` serialises.
    */
@@ -140,50 +145,54 @@ function base64DecodedLength(text: string): number {
  */
 const NO_BODY = Buffer.alloc(0);
 
-/**
- * The body's size held to the limit, then its bytes when they cannot be read off `text` (base64, a
- * text with lone surrogates), or undefined when they can: ParsedRequest encodes them on first read.
- */
-function bodyBytes(
-  body: string | null | undefined,
-  isBase64Encoded: boolean | undefined,
-  limitBytes: number,
-  text: string | undefined,
-): Buffer | undefined | ParseFailure {
-  if (body === null || body === undefined || body === '') return NO_BODY;
+/** Over the limit, the failure; checked before anything reads the body (a 6 MB body is not scanned to be refused). */
+function bodySizeFailure(body: string | null | undefined, isBase64Encoded: boolean | undefined, limitBytes: number): ParseFailure | undefined {
+  if (body === null || body === undefined || body === '') return undefined;
   const size = isBase64Encoded ? base64DecodedLength(body) : Buffer.byteLength(body, 'utf8');
-  if (size > limitBytes) return { reason: 'body_too_large', limitBytes };
+  return size > limitBytes ? { reason: 'body_too_large', limitBytes } : undefined;
+}
+
+/** The body's bytes when they cannot be read off `text` (base64, a text with lone surrogates), or undefined when they can. */
+function bodyBytes(body: string | null | undefined, isBase64Encoded: boolean | undefined, text: string | undefined): Buffer | undefined {
+  if (body === null || body === undefined || body === '') return NO_BODY;
   if (isBase64Encoded) return Buffer.from(body, 'base64');
   return text === undefined ? Buffer.from(body, 'utf8') : undefined;
 }
 
-function isFailure(bytes: Buffer | undefined | ParseFailure): bytes is ParseFailure {
-  return bytes !== undefined && !Buffer.isBuffer(bytes);
-}
-
 /**
- * A request as parseHttpEvent makes it. `rawBody` of a text body is its UTF-8 encoding, made on first
- * read: verification, the de-duplication hash and JSON parsing take `bodyText` when there is one, so
- * a warm request never copies its body into a Buffer (and Buffer.from's 8 KiB pool, refilled every
- * few bodies, costs more than the copy).
+ * A request as parseHttpEvent makes it, from the event's body as carried (its size already held to
+ * the limit). `rawBody` of a text body is its UTF-8 encoding, made on first read: verification, the
+ * de-duplication hash and JSON parsing take the text when there is one, so a warm request never
+ * copies its body into a Buffer (and Buffer.from's 8 KiB pool, refilled every few bodies, costs
+ * more than the copy).
  */
 class ParsedRequest implements HttpRequest {
+  readonly bodyText: string | undefined;
+  private bytes: Buffer | undefined;
+
   constructor(
     readonly format: EventFormat,
     readonly method: string,
     readonly path: string,
     readonly headers: RequestHeaders,
-    private bytes: Buffer | undefined,
-    readonly bodyText: string | undefined,
+    body: string | null | undefined,
+    isBase64Encoded: boolean | undefined,
     readonly rawQuery: string,
     readonly query: URLSearchParams,
     readonly requestId: string | undefined,
     readonly sourceIp: string | undefined,
-  ) {}
+  ) {
+    this.bodyText = bodyText(body, isBase64Encoded);
+    this.bytes = bodyBytes(body, isBase64Encoded, this.bodyText);
+  }
 
   get rawBody(): Buffer {
     // No bytes were kept only when bodyText is exactly their source.
     return (this.bytes ??= Buffer.from(this.bodyText ?? '', 'utf8'));
+  }
+
+  get bodyAsSent(): string | Buffer {
+    return this.bodyText ?? this.rawBody;
   }
 }
 
@@ -225,9 +234,8 @@ function v1Headers(event: APIGatewayProxyEvent): RequestHeaders {
 
 function fromV1(event: APIGatewayProxyEvent, limitBytes: number): ParseResult {
   if (typeof event.httpMethod !== 'string') return { ok: false, failure: { reason: 'malformed_event' } };
-  const text = bodyText(event.body, event.isBase64Encoded);
-  const bytes = bodyBytes(event.body, event.isBase64Encoded, limitBytes, text);
-  if (isFailure(bytes)) return { ok: false, failure: bytes };
+  const tooLarge = bodySizeFailure(event.body, event.isBase64Encoded, limitBytes);
+  if (tooLarge) return { ok: false, failure: tooLarge };
   const rawQuery = serialiseQuery(event.multiValueQueryStringParameters, event.queryStringParameters);
   const path: unknown = event.path ?? '/';
   if (typeof path !== 'string') return { ok: false, failure: { reason: 'malformed_event' } };
@@ -238,8 +246,8 @@ function fromV1(event: APIGatewayProxyEvent, limitBytes: number): ParseResult {
       event.httpMethod.toUpperCase(),
       path,
       v1Headers(event),
-      bytes,
-      text,
+      event.body,
+      event.isBase64Encoded,
       rawQuery,
       new URLSearchParams(rawQuery),
       event.requestContext?.requestId,
@@ -251,9 +259,8 @@ function fromV1(event: APIGatewayProxyEvent, limitBytes: number): ParseResult {
 function fromV2(event: APIGatewayProxyEventV2, limitBytes: number): ParseResult {
   const http = event.requestContext?.http;
   if (!http || typeof http.method !== 'string') return { ok: false, failure: { reason: 'malformed_event' } };
-  const text = bodyText(event.body, event.isBase64Encoded);
-  const bytes = bodyBytes(event.body, event.isBase64Encoded, limitBytes, text);
-  if (isFailure(bytes)) return { ok: false, failure: bytes };
+  const tooLarge = bodySizeFailure(event.body, event.isBase64Encoded, limitBytes);
+  if (tooLarge) return { ok: false, failure: tooLarge };
   const rawQuery: unknown = event.rawQueryString ?? '';
   const path: unknown = event.rawPath ?? http.path ?? '/';
   // Routing and signing read these as strings; an event where they are not is malformed (400), not a 500.
@@ -269,8 +276,8 @@ function fromV2(event: APIGatewayProxyEventV2, limitBytes: number): ParseResult 
       http.method.toUpperCase(),
       path,
       headers,
-      bytes,
-      text,
+      event.body,
+      event.isBase64Encoded,
       rawQuery,
       new URLSearchParams(rawQuery),
       event.requestContext.requestId,

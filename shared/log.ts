@@ -153,7 +153,8 @@ function routeFields(provider: string, route: string | undefined, method: string
 /**
  * `logLine(level, fields)` for the request line, written in its fixed order without walking the
  * object: the same characters (a property test holds the two together) for a fraction of the cost,
- * ~0.08 µs instead of ~0.38 µs on the bench machine, on the one line every invocation writes.
+ * ~0.13 µs instead of ~0.43 µs for Buddy's line on the bench machine (Node 20 and 22 alike), on the
+ * one line every invocation writes.
  */
 export function requestLine(level: LogLevel, fields: RequestLogFields): string {
   const { droppedFields } = fields;

@@ -30,7 +30,11 @@ export interface VerifiedRequest {
   readonly receivedAtMs: number;
 }
 
-export type ProviderLogic = (verified: VerifiedRequest) => Promise<Answer>;
+/**
+ * A provider's answer to a verified request. Logic that only hands on another promise (a webhook's
+ * forward) returns it as is: an async wrapper around it would add a promise and two microtask ticks per call.
+ */
+export type ProviderLogic = (verified: VerifiedRequest) => Answer | Promise<Answer>;
 
 export interface SignedHandlerOptions {
   readonly provider: ProviderDefinition;

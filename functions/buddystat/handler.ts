@@ -9,7 +9,7 @@ import { buddyStatSignedMessages, classifyBuddyStatEvent } from './contract.js';
  * X-BuddyStat-Signature: the doc names none); verified events go to the bus once, well inside 10 s.
  */
 export function createBuddyStatHandler(deps: WebhookDeps): LambdaHttpHandler {
-  return signedHandler({ provider: PROVIDERS.buddystat, signedMessages: buddyStatSignedMessages, ...deps }, async (verified) => {
+  return signedHandler({ provider: PROVIDERS.buddystat, signedMessages: buddyStatSignedMessages, ...deps }, (verified) => {
     const body = verified.json();
     if (!body.ok) return { outcome: 'invalid_json', response: errorResponse(400, 'Body is not valid JSON') };
     const event = classifyBuddyStatEvent(body.value);

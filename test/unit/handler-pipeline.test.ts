@@ -268,6 +268,21 @@ describe('signedHandler: errors and logs', () => {
     );
   });
 
+  it('logic that answers without a promise (as the webhooks do for a 400): its answer is sent; a synchronous throw is a logged 500', async () => {
+    const body = buddyBody();
+    const answering = setup({ logic: () => ({ outcome: 'invalid_request', response: jsonResponse(400, { error: 'nope' }) }) });
+    await expect(answering.handler(eventFor('http-v2', buddyPost(body, hex(SECRET, body))))).resolves.toMatchObject({ statusCode: 400 });
+    expect(answering.requestLogs()).toEqual([expect.objectContaining({ outcome: 'invalid_request', status: 400 })]);
+
+    const throwing = setup({
+      logic: () => {
+        throw new Error('thrown before any await');
+      },
+    });
+    await expect(throwing.handler(eventFor('rest-v1', buddyPost(body, hex(SECRET, body))))).resolves.toMatchObject({ statusCode: 500 });
+    expect(throwing.records()).toContainEqual(expect.objectContaining({ level: 'error', outcome: 'internal_error', status: 500, route: '/buddy/identity' }));
+  });
+
   it('malformed events are 400, never a throw', async () => {
     const { handler } = setup();
     for (const event of [null, undefined, {}, 42, 'GET /', { version: '2.0' }]) {

@@ -122,7 +122,7 @@ async function main(): Promise<void> {
 
   await add('1', async () => {
     const { handlerCost } = await import('./handler-cost.js');
-    return handlerCost(args.quick ? { iterations: 2_000, rounds: 3, warmup: 1_000 } : { iterations: 10_000, rounds: 7, warmup: 5_000 });
+    return handlerCost(args.quick ? { iterations: 2_000, rounds: 3, warmup: 1_000 } : { iterations: 10_000, rounds: 11, warmup: 5_000 });
   });
   await add('2', async () => {
     const { bundleSizes } = await import('./bundles.js');

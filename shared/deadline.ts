@@ -61,6 +61,24 @@ export function throwIfAborted(options: { readonly signal?: AbortSignal | undefi
   options.signal?.throwIfAborted();
 }
 
+/** Deadline lengths with a keeper; lengths come from provider budgets, so this stays a handful (bounded all the same). */
+const keptTimerLists = new Set<number>();
+const MAX_KEPT_TIMER_LISTS = 16;
+const doNothing = (): void => undefined;
+
+/**
+ * Node keeps one list of timers per duration and takes it down when its last timer is cleared, so a
+ * lone deadline armed and cleared per request (one invocation at a time, as on Lambda) builds and
+ * tears down that list every time: ~0.26 µs per setTimeout/clearTimeout pair, against ~0.09 µs
+ * while the list stays. An unref'd interval of the same length keeps it: it never holds the process
+ * open, and firing does nothing.
+ */
+function keepTimerList(ms: number): void {
+  if (keptTimerLists.has(ms) || keptTimerLists.size >= MAX_KEPT_TIMER_LISTS) return;
+  keptTimerLists.add(ms);
+  setInterval(doNothing, ms).unref();
+}
+
 /**
  * Runs work that must finish within `ms`: the work gets a scope whose signal it passes to the SDK or
  * fetch, and the caller gets a result value at the deadline even if the work ignores the signal.
@@ -98,6 +116,7 @@ export function withDeadline<T>(ms: number, work: (scope: DeadlineScope) => Prom
     // callback in an AsyncResource, which costs more than the timer this check saves.
     SETTLED.then(() => {
       if (settled) return;
+      keepTimerList(ms);
       timer = setTimeout(() => {
         deadline.pass();
         resolve(TIMED_OUT);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -235,6 +236,16 @@ describe('withDeadline arms its timer only for work that waits', () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(await result).toEqual({ ok: false, reason: 'timeout' });
   });
+
+  it('nothing it leaves (the interval that keeps its timer list) holds a process open', async () => {
+    // A 10-minute deadline around work that waits: the process must still end as soon as the work is done.
+    const script = `
+      import { withDeadline } from ${JSON.stringify(new URL('../../shared/deadline.ts', import.meta.url).pathname)};
+      console.log(JSON.stringify(await withDeadline(600000, () => new Promise((done) => setTimeout(() => done('done'), 5)))));`;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(child.error).toBeUndefined();
+    expect({ status: child.status, stdout: child.stdout.trim() }).toEqual({ status: 0, stdout: JSON.stringify({ ok: true, value: 'done' }) });
+  }, 40_000);
 });
 
 describe.each(EVENT_KINDS)('signedHandler warm path (%s)', (kind) => {

@@ -138,19 +138,28 @@ export type RouteMatch =
   | { readonly ok: false; readonly status: 404 }
   | { readonly ok: false; readonly status: 405; readonly allow: readonly HttpMethod[] };
 
-function pathMatches(requestPath: string, routePath: string): boolean {
-  const path = requestPath.length > 1 ? requestPath.replace(/\/+$/, '') : requestPath;
-  // A REST API stage or a custom-domain base path may sit in front of the route.
-  return path === routePath || path.endsWith(routePath);
+/** The path without its trailing slashes (a lone `/` stays as it is). */
+function withoutTrailingSlashes(path: string): string {
+  if (path.length <= 1) return path;
+  let end = path.length;
+  while (end > 0 && path.charCodeAt(end - 1) === 0x2f) end--;
+  return end === path.length ? path : path.slice(0, end);
 }
 
-/** Finds the provider route a request is for, or says 404 / 405 with the methods allowed. */
+/**
+ * Finds the provider route a request is for, or says 404 / 405 with the methods allowed. A REST API
+ * stage or a custom-domain base path may sit in front of the route, so the path only has to end with it.
+ * One pass over the routes, the path trimmed once: this runs on every request.
+ */
 export function matchRoute(provider: ProviderDefinition, method: string, path: string): RouteMatch {
-  const onPath = provider.routes.filter((r) => pathMatches(path, r.path));
-  if (onPath.length === 0) return { ok: false, status: 404 };
-  const route = onPath.find((r) => r.method === method);
-  if (route) return { ok: true, route };
-  return { ok: false, status: 405, allow: onPath.map((r) => r.method) };
+  const trimmed = withoutTrailingSlashes(path);
+  let allow: HttpMethod[] | undefined;
+  for (const route of provider.routes) {
+    if (trimmed !== route.path && !trimmed.endsWith(route.path)) continue;
+    if (route.method === method) return { ok: true, route };
+    (allow ??= []).push(route.method);
+  }
+  return allow ? { ok: false, status: 405, allow } : { ok: false, status: 404 };
 }
 
 /** The signature header a provider's function reads: the registry's, unless SIGNATURE_HEADER overrides it. */

@@ -11,7 +11,7 @@ import { withDeadline } from '../../shared/deadline.js';
 import { jsonResponse, signatureValues, signedHandler, type VerifiedRequest } from '../../shared/handler.js';
 import { parseHttpEvent } from '../../shared/http/request.js';
 import { createLogger, logLine, requestLine, type LogFields, type LogLevel } from '../../shared/log.js';
-import { PROVIDERS } from '../../shared/providers.js';
+import { matchRoute, PROVIDER_IDS, PROVIDERS, type ProviderDefinition } from '../../shared/providers.js';
 import { SecretsCache, SECRETS_DEFAULTS } from '../../shared/secrets/cache.js';
 import { decodeSignature, hmacSha256 } from '../../shared/signing/verify.js';
 import { manualClock, STUB_SECRET_ID, stubbedSecretsManager } from '../fixtures/stubbed-secrets-manager.js';
@@ -106,6 +106,31 @@ describe('signature decoding without a regex', () => {
     if (!parsed.ok) throw new Error('event did not parse');
     expect(signatureValues(parsed.request, 'authorization', 'Bearer ')).toEqual(['AbC+/=']);
     expect(signatureValues(parsed.request, 'authorization', undefined)).toEqual(['BEARER AbC+/=']);
+  });
+});
+
+describe('route matching in one pass', () => {
+  /** The plain form: every route on the path, trailing slashes removed by a regex, then the method. */
+  function plainMatch(provider: ProviderDefinition, method: string, path: string) {
+    const trimmed = path.length > 1 ? path.replace(/\/+$/, '') : path;
+    const onPath = provider.routes.filter((r) => trimmed === r.path || trimmed.endsWith(r.path));
+    if (onPath.length === 0) return { ok: false, status: 404 };
+    const route = onPath.find((r) => r.method === method);
+    return route ? { ok: true, route } : { ok: false, status: 405, allow: onPath.map((r) => r.method) };
+  }
+
+  it('answers what filtering the routes answered: stage prefixes, trailing slashes, 404 and 405 with Allow', () => {
+    const routePaths = Object.values(PROVIDERS).flatMap((p) => p.routes.map((r) => r.path));
+    const path = fc
+      .tuple(fc.constantFrom('', '/prod', '/v1/api', '/'), fc.oneof(fc.constantFrom(...routePaths), fc.webPath()), fc.constantFrom('', '/', '//', '///'))
+      .map(([prefix, route, slashes]) => `${prefix}${route}${slashes}`);
+    const method = fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'OPTIONS');
+    fc.assert(
+      fc.property(fc.constantFrom(...PROVIDER_IDS), method, fc.oneof(path, fc.string()), (id, m, p) => {
+        expect(matchRoute(PROVIDERS[id], m, p)).toEqual(plainMatch(PROVIDERS[id], m, p));
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });
 

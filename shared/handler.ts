@@ -42,10 +42,11 @@ export interface SignedHandlerOptions {
   /** The Secrets Manager secret id or ARN; read until it is set, so tests and the local server can set it late. */
   readonly secretId?: () => string | undefined;
   /**
-   * The messages a signature may cover, the bytes as sent first. Defaults: the raw body, or for
-   * query-signed providers the raw query and then its `URLSearchParams` serialisation.
+   * What the platform may have signed instead of the bytes as sent, tried only when those did not
+   * verify (BuddyStat: the body re-serialised). Default: for query-signed providers, the query as
+   * URLSearchParams writes it; none for a body.
    */
-  readonly signedMessages?: (request: HttpRequest, json: () => JsonBody) => Iterable<SignedMessage>;
+  readonly alternativeSignedMessage?: AlternativeMessage;
   readonly now?: () => number;
   readonly logger?: Logger;
   readonly env?: NodeJS.ProcessEnv;
@@ -53,22 +54,20 @@ export interface SignedHandlerOptions {
 
 export type LambdaHttpHandler = (event: unknown) => Promise<HttpResponse>;
 
-/**
- * The default signed messages. A body-signed request has one, returned as an array: a generator
- * object per request costs more than the array, and there is no fallback form to defer.
- */
-function defaultSignedMessages(provider: ProviderDefinition, request: HttpRequest): Iterable<SignedMessage> {
-  return provider.signature.signs === 'body' ? [request.bodyAsSent] : queryMessages(request);
+/** Given the request and its body parsed once, a second form of the signed message, or undefined when there is none. */
+export type AlternativeMessage = (request: HttpRequest, json: () => JsonBody) => SignedMessage | undefined;
+
+/** The bytes the platform signed, as they arrived: the body, or for query-signed providers the raw query. */
+function messageAsSent(provider: ProviderDefinition, request: HttpRequest): SignedMessage {
+  // Strings: HMAC reads them as UTF-8, the bytes the platform signed, without a Buffer copy each.
+  return provider.signature.signs === 'body' ? request.bodyAsSent : request.rawQuery;
 }
 
-/** A generator, so the re-serialised form is only built when the query as sent did not verify. */
-function* queryMessages(request: HttpRequest): Iterable<SignedMessage> {
-  // Strings: HMAC reads them as UTF-8, the bytes the platform signed, without a Buffer copy each.
-  yield request.rawQuery;
-  // A proxy may re-encode the query (e.g. `@` vs `%40`); the platform signed URLSearchParams' form.
+/** A proxy may re-encode the query (e.g. `@` vs `%40`); the platform signed URLSearchParams' form. */
+const reserialisedQuery: AlternativeMessage = (request) => {
   const reserialised = request.query.toString();
-  if (reserialised !== request.rawQuery) yield reserialised;
-}
+  return reserialised === request.rawQuery ? undefined : reserialised;
+};
 
 /** `bearer ` for `Bearer`: what a value starts with, lower-cased. Schemes come from the registry, so this stays a handful. */
 const schemePrefixes = new Map<string, string>();
@@ -174,10 +173,19 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
   const secretId = () => (knownSecretId ??= readSecretId());
   const header = signatureHeader(provider, env);
   const replayWindowSeconds = provider.replay ? numberFromEnv(env, ENV.replayWindowSeconds, provider.replay.windowSeconds) : 0;
-  const messagesFor = ({ request, body }: SignedRequest): Iterable<SignedMessage> =>
-    options.signedMessages?.(request, () => body.get()) ?? defaultSignedMessages(provider, request);
-  const verify = (signed: SignedRequest, candidates: CandidatesResult): VerifyResult | undefined =>
-    candidates.ok ? verifyDigests({ messages: messagesFor(signed), decoded: signed.decoded, secrets: candidates.secrets }) : undefined;
+  const alternativeMessage = options.alternativeSignedMessage ?? (provider.signature.signs === 'query' ? reserialisedQuery : undefined);
+  /**
+   * The bytes as sent, then the alternative form only after a mismatch: a warm valid request makes
+   * no generator and no closure for a fallback it never needs.
+   */
+  const verify = (signed: SignedRequest, candidates: CandidatesResult): VerifyResult | undefined => {
+    if (!candidates.ok) return undefined;
+    const { request, decoded } = signed;
+    const asSent = verifyDigests({ messages: [messageAsSent(provider, request)], decoded, secrets: candidates.secrets });
+    if (asSent.ok || asSent.reason !== 'mismatch' || !alternativeMessage) return asSent;
+    const alternative = alternativeMessage(request, () => signed.body.get());
+    return alternative === undefined ? asSent : verifyDigests({ messages: [alternative], decoded, secrets: candidates.secrets });
+  };
 
   /**
    * Parsing, routing and the signature's shape, then verification. Not an async function: a warm

@@ -1,7 +1,5 @@
 import { isJsonObject, type Mutable, type Parsed } from '../../shared/contract.js';
-import type { HttpRequest } from '../../shared/http/request.js';
-import type { JsonBody } from '../../shared/handler.js';
-import type { SignedMessage } from '../../shared/signing/verify.js';
+import type { AlternativeMessage } from '../../shared/handler.js';
 import { stringField, type WebhookClassification } from '../../shared/webhook.js';
 
 /** BuddyStat outgoing webhooks (shared/providers/buddystat-webhooks.txt). */
@@ -13,17 +11,17 @@ export function isKnownEvent(type: string): type is BuddyStatEvent {
 }
 
 /**
- * What BuddyStat may have signed: the raw body first, then — because its documented verifier hashes
- * `JSON.stringify(payload)` — the compact re-serialisation of the parsed body, when that differs.
+ * What BuddyStat may have signed when the raw body does not verify: its documented verifier hashes
+ * `JSON.stringify(payload)`, so the compact re-serialisation of the parsed body, when that differs.
  */
-export function* buddyStatSignedMessages(request: HttpRequest, json: () => JsonBody): Iterable<SignedMessage> {
-  const sent = request.bodyAsSent;
-  yield sent;
+export const buddyStatAlternativeMessage: AlternativeMessage = (request, json) => {
   const body = json();
-  if (!body.ok) return;
+  if (!body.ok) return undefined;
   const compact = JSON.stringify(body.value);
-  if (typeof sent === 'string' ? compact !== sent : !Buffer.from(compact, 'utf8').equals(sent)) yield compact;
-}
+  const sent = request.bodyAsSent;
+  const same = typeof sent === 'string' ? compact === sent : Buffer.from(compact, 'utf8').equals(sent);
+  return same ? undefined : compact;
+};
 
 /** Events outside the documented four are still forwarded, marked unknown, never dropped. */
 export function classifyBuddyStatEvent(body: unknown): Parsed<WebhookClassification> {

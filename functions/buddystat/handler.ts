@@ -2,14 +2,14 @@ import { defaultWebhookDeps, type WebhookDeps } from '../../shared/deps.js';
 import { errorResponse, signedHandler, type LambdaHttpHandler } from '../../shared/handler.js';
 import { PROVIDERS } from '../../shared/providers.js';
 import { forwardWebhook } from '../../shared/webhook.js';
-import { buddyStatSignedMessages, classifyBuddyStatEvent } from './contract.js';
+import { buddyStatAlternativeMessage, classifyBuddyStatEvent } from './contract.js';
 
 /**
  * BuddyStat webhooks: the signature header is configurable (SIGNATURE_HEADER, default
  * X-BuddyStat-Signature: the doc names none); verified events go to the bus once, well inside 10 s.
  */
 export function createBuddyStatHandler(deps: WebhookDeps): LambdaHttpHandler {
-  return signedHandler({ provider: PROVIDERS.buddystat, signedMessages: buddyStatSignedMessages, ...deps }, (verified) => {
+  return signedHandler({ provider: PROVIDERS.buddystat, alternativeSignedMessage: buddyStatAlternativeMessage, ...deps }, (verified) => {
     const body = verified.json();
     if (!body.ok) return { outcome: 'invalid_json', response: errorResponse(400, 'Body is not valid JSON') };
     const event = classifyBuddyStatEvent(body.value);

@@ -93,6 +93,27 @@ describe('signature decoding without a regex', () => {
     expect(decodeSignature(digest.toString('base64url'), 'base64')?.equals(digest)).toBe(true);
   });
 
+  it('base64: accepted exactly when /^[A-Za-z0-9+/\-_]{43}=?$/ accepts, for digests with a character changed, added or cut', () => {
+    const SHAPE = /^[A-Za-z0-9+/\-_]{43}=?$/;
+    const odd = fc.constantFrom('=', ' ', '\t', '.', '!', 'é', '\u0000', '%', '\u00ff', '\ud83d', '\u200b', 'A', '-', '_', '+', '/');
+    const candidate = fc
+      .tuple(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.boolean(), fc.nat(45), odd, fc.constantFrom('replace', 'insert', 'cut', 'pad', 'as is'))
+      .map(([bytes, urlSafe, at, char, edit]) => {
+        const text = Buffer.from(bytes).toString(urlSafe ? 'base64url' : 'base64');
+        const i = Math.min(at, text.length);
+        if (edit === 'replace') return text.slice(0, i) + char + text.slice(i + 1);
+        if (edit === 'insert') return text.slice(0, i) + char + text.slice(i);
+        if (edit === 'cut') return text.slice(0, i);
+        return edit === 'pad' ? `${text.replace(/=$/, '')}==` : text;
+      });
+    fc.assert(
+      fc.property(fc.oneof(candidate, fc.string({ maxLength: 46 })), (text) => {
+        expect(decodeSignature(text, 'base64') !== undefined).toBe(SHAPE.test(text.trim()));
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
   it('HMAC with a cached key equals createHmac with the secret string, for many secrets', () => {
     for (let i = 0; i < 40; i++) {
       const secret = `secret-${i}-${'é'.repeat(i)}`;

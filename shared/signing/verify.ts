@@ -37,7 +37,10 @@ const PAD = 0x3d;
 
 /** Decodes a signature to its 32 digest bytes, or undefined when it cannot be one. */
 export function decodeSignature(signature: string, encoding: SignatureEncoding): Buffer | undefined {
-  const text = signature.trim();
+  return decodeTrimmed(signature.trim(), encoding);
+}
+
+function decodeTrimmed(text: string, encoding: SignatureEncoding): Buffer | undefined {
   if (encoding === 'hex') {
     if (text.length !== HEX_DIGEST_LENGTH) return undefined;
     // Node's hex decoder stops at the first pair that is not hex, so 64 characters giving 32 bytes
@@ -93,9 +96,10 @@ export function decodeSignatures(signatures: readonly string[], encoding: Signat
   let present = 0;
   const digests: Buffer[] = [];
   for (const signature of signatures) {
-    if (signature.trim().length === 0) continue;
+    const text = signature.trim();
+    if (text.length === 0) continue;
     present++;
-    const digest = decodeSignature(signature, encoding);
+    const digest = decodeTrimmed(text, encoding);
     if (digest !== undefined) digests.push(digest);
   }
   return { present, digests };

@@ -184,7 +184,10 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
     const asSent = verifyDigests({ messages: [messageAsSent(provider, request)], decoded, secrets: candidates.secrets });
     if (asSent.ok || asSent.reason !== 'mismatch' || !alternativeMessage) return asSent;
     const alternative = alternativeMessage(request, () => signed.body.get());
-    return alternative === undefined ? asSent : verifyDigests({ messages: [alternative], decoded, secrets: candidates.secrets });
+    if (alternative === undefined) return asSent;
+    const viaAlternative = verifyDigests({ messages: [alternative], decoded, secrets: candidates.secrets });
+    // Numbered as the second candidate message, after the bytes as sent.
+    return viaAlternative.ok ? { ...viaAlternative, messageIndex: 1 } : viaAlternative;
   };
 
   /**

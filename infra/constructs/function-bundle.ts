@@ -1,7 +1,9 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { LogLevel, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Architecture, Code, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { build, type BuildOptions, type BuildResult } from 'esbuild';
 import type { ProviderId } from '../../shared/providers.js';
 
 /** The repository root: where package-lock.json, tsconfig.json and functions/ live. */
@@ -10,6 +12,10 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Every function runs on the same runtime and architecture; one place to move them. */
 export const LAMBDA_RUNTIME = Runtime.NODEJS_22_X;
 export const LAMBDA_ARCHITECTURE = Architecture.ARM_64;
+
+/** The bundle's file name inside the asset; the Lambda handler is `index.handler`. */
+export const BUNDLE_FILE = 'index.mjs';
+export const LAMBDA_HANDLER = 'index.handler';
 
 /** A provider's handler file: `functions/<id>/handler.ts`, which exports `handler`. */
 export function handlerEntry(providerId: ProviderId): string {
@@ -23,24 +29,48 @@ export function handlerEntry(providerId: ProviderId): string {
 const ESM_REQUIRE_SHIM = "import{createRequire as __cjsRequire}from'node:module';const require=__cjsRequire(import.meta.url);";
 
 /**
- * How every function is bundled: locally with the esbuild in node_modules (never Docker), one
- * minified ESM file with a source map (NODE_OPTIONS=--enable-source-maps maps stack traces back).
+ * How every function is bundled, for `cdk synth` and for the benchmark alike: one minified ESM file
+ * with a source map beside it, built by the esbuild in node_modules (never Docker).
  *
- * The AWS SDK clients are bundled rather than taken from the runtime (`bundleAwsSDK`): the code is
- * tested against the SDK version in package-lock.json, and bundling pins that version in what runs.
- * The cold-start cost of doing so was measured; see docs/deploy.md ("Bundling").
+ * - The AWS SDK clients are bundled rather than taken from the runtime: the code is tested against
+ *   the SDK version in package-lock.json, and bundling pins that version in what runs (docs/deploy.md,
+ *   "Bundling").
+ * - The source map carries line mappings but not the sources (NODE_OPTIONS=--enable-source-maps maps
+ *   stack traces back with it).
+ * - ES module builds of dependencies are preferred (the SDK ships both): smaller, tree-shakeable.
  */
-export const BUNDLING: BundlingOptions = {
-  format: OutputFormat.ESM,
-  target: 'node22',
-  minify: true,
-  sourceMap: true,
-  // Stack traces need line mappings, not a second copy of the sources in every zip.
-  sourcesContent: false,
-  bundleAwsSDK: true,
-  // Prefer the ES module builds of dependencies (the SDK ships both): smaller, tree-shakeable.
-  mainFields: ['module', 'main'],
-  banner: ESM_REQUIRE_SHIM,
-  forceDockerBundling: false,
-  logLevel: LogLevel.WARNING,
-};
+export function bundleOptions(entry: string, outdir: string): BuildOptions {
+  return {
+    entryPoints: [entry],
+    outfile: join(outdir, BUNDLE_FILE),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    mainFields: ['module', 'main'],
+    banner: { js: ESM_REQUIRE_SHIM },
+    logLevel: 'warning',
+  };
+}
+
+/** Bundles `entry` into `outdir/index.mjs` (+ `.map`). The stack and the benchmark both call this. */
+export function bundleFunction(entry: string, outdir: string, extra: Pick<BuildOptions, 'metafile' | 'write'> = {}): Promise<BuildResult> {
+  return build({ ...bundleOptions(entry, outdir), ...extra });
+}
+
+/** The script `functionCode` runs: esbuild plugins need its asynchronous API, which CDK's synchronous bundling hooks cannot await. */
+const BUNDLE_SCRIPT = join(PROJECT_ROOT, 'infra', 'bundle.ts');
+
+/**
+ * The function's code asset: `entry` bundled by `bundleFunction` in a child process (tsx runs the
+ * TypeScript), into a fresh directory that CDK then stages as the asset.
+ */
+export function functionCode(entry: string): Code {
+  const outdir = mkdtempSync(join(tmpdir(), 'function-bundle-'));
+  return Code.fromCustomCommand(outdir, [process.execPath, '--import', 'tsx', BUNDLE_SCRIPT, entry, outdir], {
+    commandOptions: { cwd: PROJECT_ROOT, stdio: 'inherit' },
+  });
+}

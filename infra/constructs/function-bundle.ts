@@ -35,8 +35,9 @@ const ESM_REQUIRE_SHIM = "import{createRequire as __cjsRequire}from'node:module'
  * - The AWS SDK clients are bundled rather than taken from the runtime: the code is tested against
  *   the SDK version in package-lock.json, and bundling pins that version in what runs (docs/deploy.md,
  *   "Bundling").
- * - The source map carries line mappings but not the sources (NODE_OPTIONS=--enable-source-maps maps
- *   stack traces back with it).
+ * - The source map carries line mappings but not the sources. It ships in the asset for offline
+ *   lookup; the functions load it only when deployed with `-c env.<id>.NODE_OPTIONS=--enable-source-maps`
+ *   (docs/deploy.md, "Bundling"), as parsing it costs every cold start.
  * - ES module builds of dependencies are preferred (the SDK ships both): smaller, tree-shakeable.
  */
 export function bundleOptions(entry: string, outdir: string): BuildOptions {

@@ -67,7 +67,7 @@ export interface ProviderEndpointProps {
   /** Use this existing secret (complete ARN) instead of creating one. */
   readonly secretArn?: string;
   readonly logRetention: RetentionDays;
-  /** Extra tunables for this function (signature header, Talki's user-token field, cache timings). */
+  /** Extra tunables for this function (signature header, Talki's user-token field, cache timings, NODE_OPTIONS). */
   readonly environment?: Partial<Record<TunableEnvName, string>>;
   readonly alarmThresholds?: Partial<AlarmThresholds>;
   /** CloudWatch namespace for the metrics the log filters publish. */
@@ -165,7 +165,6 @@ export class ProviderEndpoint extends Construct {
 
     const environment: Record<string, string> = {
       [ENV.signingSecretId]: this.secret.secretArn,
-      NODE_OPTIONS: '--enable-source-maps',
     };
     if (provider.kind === 'lookup' && props.customers) Object.assign(environment, this.grantCustomerReads(role, props.customers));
     if (provider.kind === 'webhook' && props.dedupe && props.eventBus) {

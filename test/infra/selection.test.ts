@@ -42,6 +42,17 @@ describe('-c providers=buddy,talki -c secretArn.talki=<arn> -c env.talki.TALKI_U
   });
 });
 
+describe('-c env.talki.NODE_OPTIONS=--enable-source-maps', () => {
+  it('turns source-mapped stack traces on for that function only (the map ships in every asset)', () => {
+    const { stack, template } = appWith({ providers: 'buddy,talki', 'env.talki.NODE_OPTIONS': '--enable-source-maps' });
+    const variables = (id: 'buddy' | 'talki') =>
+      (template.findResources('AWS::Lambda::Function')[logicalId(stack.endpoints[id]!.function)] as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties
+        .Environment.Variables;
+    expect(variables('talki').NODE_OPTIONS).toBe('--enable-source-maps');
+    expect(variables('buddy')).not.toHaveProperty('NODE_OPTIONS');
+  });
+});
+
 describe('-c providers=bullseye', () => {
   it('a webhook-only selection has the bus and the de-duplication table, no customers table', () => {
     const { stack, template } = appWith({ providers: 'bullseye' });

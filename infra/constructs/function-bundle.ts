@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Architecture, Code, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { build, type BuildOptions, type BuildResult } from 'esbuild';
+import { build, type BuildOptions, type BuildResult, type Plugin } from 'esbuild';
 import type { ProviderId } from '../../shared/providers.js';
 
 /** The repository root: where package-lock.json, tsconfig.json and functions/ live. */
@@ -29,6 +29,26 @@ export function handlerEntry(providerId: ProviderId): string {
 const ESM_REQUIRE_SHIM = "import{createRequire as __cjsRequire}from'node:module';const require=__cjsRequire(import.meta.url);";
 
 /**
+ * Built-ins the bundle loads through `require` instead of `import`. On Node 22 an ESM import of a
+ * built-in reads every export to build the module namespace, and node:http's lazy `WebSocket` export
+ * then loads undici, which the SDK never uses; `require` hands back the module object without
+ * touching its lazy exports. (https is listed too: the SDK imports both, and neither needs a
+ * namespace.) esbuild's `alias` cannot do this: it does not apply to built-ins.
+ */
+const REQUIRED_BUILTINS = ['node:http', 'node:https'];
+
+/** Rewrites `import … from 'node:http'` (and https) to the bundle's `require`, through a CommonJS stub. */
+export const requireBuiltins: Plugin = {
+  name: 'require-builtins',
+  setup(build) {
+    const filter = new RegExp(`^(${REQUIRED_BUILTINS.map((m) => m.replace(':', '\\:')).join('|')})$`);
+    // The stub's own require of the built-in stays external; every other import of it goes to the stub.
+    build.onResolve({ filter }, (args) => (args.namespace === 'require-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'require-builtin' }));
+    build.onLoad({ filter: /.*/, namespace: 'require-builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
+/**
  * How every function is bundled, for `cdk synth` and for the benchmark alike: one minified ESM file
  * with a source map beside it, built by the esbuild in node_modules (never Docker).
  *
@@ -39,6 +59,7 @@ const ESM_REQUIRE_SHIM = "import{createRequire as __cjsRequire}from'node:module'
  *   lookup; the functions load it only when deployed with `-c env.<id>.NODE_OPTIONS=--enable-source-maps`
  *   (docs/deploy.md, "Bundling"), as parsing it costs every cold start.
  * - ES module builds of dependencies are preferred (the SDK ships both): smaller, tree-shakeable.
+ * - node:http and node:https are loaded with `require` (requireBuiltins, above).
  */
 export function bundleOptions(entry: string, outdir: string): BuildOptions {
   return {
@@ -53,6 +74,7 @@ export function bundleOptions(entry: string, outdir: string): BuildOptions {
     sourcesContent: false,
     mainFields: ['module', 'main'],
     banner: { js: ESM_REQUIRE_SHIM },
+    plugins: [requireBuiltins],
     logLevel: 'warning',
   };
 }

@@ -12,7 +12,7 @@ import { functionUrlEvent } from '../support/events.js';
 import { logicalId, testApp } from './support.js';
 
 /**
- * The one place the functions are bundled for real: NodejsFunction running the local esbuild (no
+ * The one place the functions are bundled for real: bundleFunction running the local esbuild (no
  * Docker, no network), as `cdk synth` does. Two providers (a lookup and a webhook) keep it fast.
  */
 const SELECTED = ['talki', 'bullseye'] as const;
@@ -34,7 +34,7 @@ function assetDir(providerId: (typeof SELECTED)[number]): string {
   return join(outdir, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`);
 }
 
-describe('NodejsFunction bundles (local esbuild)', () => {
+describe('function bundles (bundleFunction, local esbuild)', () => {
   it.each(SELECTED)('%s: one minified ESM file with a source map, deployed as an S3 asset, handler index.handler', (id) => {
     const fn = template.findResources('AWS::Lambda::Function')[logicalId(stack.endpoints[id]!.function)] as { Properties: { Handler: string; Code: Record<string, unknown> } };
     expect(fn.Properties.Handler).toBe('index.handler');
@@ -55,6 +55,18 @@ describe('NodejsFunction bundles (local esbuild)', () => {
     expect(specifiers.length).toBeGreaterThan(0);
     expect([...new Set(specifiers.filter((s) => !builtins.has(s)))]).toEqual([]);
     expect(readFileSync(file, 'utf8')).toContain('ListSecretVersionIds');
+  });
+
+  it.each(SELECTED)('%s: node:http and node:https are loaded with require, never an ESM import (which makes Node 22 load undici)', (id) => {
+    const file = join(assetDir(id), 'index.mjs');
+    const analysed = buildSync({ entryPoints: [file], bundle: true, write: false, metafile: true, platform: 'node', format: 'esm', external: ['*'], logLevel: 'silent' });
+    const imported = Object.values(analysed.metafile.outputs).flatMap((output) => output.imports.map((i) => i.path));
+    const text = readFileSync(file, 'utf8');
+    for (const builtin of ['node:http', 'node:https']) {
+      expect(imported).not.toContain(builtin);
+      // Through esbuild's require shim (a minified name), which calls the banner's createRequire.
+      expect(text).toMatch(new RegExp(`exports=\\w+\\("${builtin}"\\)`));
+    }
   });
 
   it('the bundled talki handler loads and answers a real function URL event without AWS (no secret configured -> 503)', async () => {

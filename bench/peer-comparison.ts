@@ -1,0 +1,255 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Context } from 'aws-lambda';
+import { handlerEntry, PROJECT_ROOT } from '../infra/constructs/function-bundle.js';
+import { createLogger } from '../shared/log.js';
+import type { ProviderId } from '../shared/providers.js';
+import { LOCAL_AWS_ENV } from '../local/stand-ins/dynamodb.js';
+import { startSecretsManagerStandIn } from '../local/stand-ins/secrets-manager.js';
+import { benchBundle, coldFigures, coldRounds, eventOfKind, findNode22, signedRequest, startColdRig, type ColdTarget } from './cold-start.js';
+import { BENCH_NOW_MS, BENCH_PROFILE, SECRET_ID, SECRET_VALUES, createHandler, eventOf, platformRequest, stubbedSecrets } from './fixtures.js';
+import { fixed, kib, median, verdict, yieldToLoop, type Table } from './support.js';
+
+/**
+ * Section 1's peer: our Buddy and Bullseye handlers next to the same contracts written the way AWS
+ * users write them today (bench/peer/: Powertools SecretsProvider with maxAge 300, Powertools
+ * Logger, node:crypto), on four figures measured in one run: warm cost per invocation, bundle size,
+ * cold import and cold first request. Target: ours at most the peer's on each.
+ */
+export const TARGET_PEER_RATIO = 1.0;
+
+const PEERS = ['buddy', 'bullseye'] as const satisfies readonly ProviderId[];
+type PeerId = (typeof PEERS)[number];
+
+export interface PeerOptions {
+  readonly iterations: number;
+  readonly rounds: number;
+  readonly warmup: number;
+  /** Rounds of fresh Node 22 processes for the cold figures. */
+  readonly coldRounds: number;
+}
+
+type Invoke = (event: unknown) => Promise<{ statusCode?: number }>;
+
+/** What Lambda passes as the context; the peer's Logger reads it (addContext). */
+const CONTEXT: Context = {
+  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+  functionName: 'bench',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:bench',
+  memoryLimitInMB: '256',
+  logGroupName: '/aws/lambda/bench',
+  logStreamName: 'bench',
+  callbackWaitsForEmptyEventLoop: true,
+  getRemainingTimeInMillis: () => 10_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+};
+
+const peerEntry = (provider: PeerId) => join(PROJECT_ROOT, 'bench', 'peer', `${provider}.ts`);
+
+/** Both handlers write their real log line; stdout is muted only while the loops are timed. */
+async function muted<T>(run: () => Promise<T>): Promise<T> {
+  const write = process.stdout.write;
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  try {
+    return await run();
+  } finally {
+    process.stdout.write = write;
+  }
+}
+
+async function timeAsync(fn: () => Promise<unknown>, iterations: number): Promise<number> {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) await fn();
+  return Number(process.hrtime.bigint() - start) / iterations;
+}
+
+interface Warm {
+  readonly oursNs: number;
+  readonly peerNs: number;
+  readonly ratio: number;
+  readonly statuses: readonly (number | undefined)[];
+}
+
+/** Interleaved rounds, order reversed every other round; the ratio is the median of each round's own. */
+async function warmPair(ours: () => Promise<unknown>, peer: () => Promise<unknown>, options: PeerOptions): Promise<Pick<Warm, 'oursNs' | 'peerNs' | 'ratio'>> {
+  return muted(async () => {
+    await timeAsync(ours, options.warmup);
+    await timeAsync(peer, options.warmup);
+    const oursNs: number[] = [];
+    const peerNs: number[] = [];
+    for (let round = 0; round < options.rounds; round++) {
+      if (round % 2 === 0) {
+        oursNs.push(await timeAsync(ours, options.iterations));
+        peerNs.push(await timeAsync(peer, options.iterations));
+      } else {
+        peerNs.push(await timeAsync(peer, options.iterations));
+        oursNs.push(await timeAsync(ours, options.iterations));
+      }
+      await yieldToLoop();
+    }
+    return { oursNs: median(oursNs), peerNs: median(peerNs), ratio: median(oursNs.map((ns, i) => ns / peerNs[i]!)) };
+  });
+}
+
+/**
+ * Warm cost, in this process: ours built by its factory with the secrets cache warmed once and the
+ * directory, bus and ledger stubbed at their interfaces (as in the floor table); the peer with its
+ * SecretsProvider reading a local Secrets Manager stand-in once (then its cache) and its lookup,
+ * claim and publish stubbed the same way. Each answers its platform's signed HTTP API request (the
+ * peer's signed at the real clock, since it checks Buddy's timestamp against Date.now()).
+ */
+async function warmFigures(options: PeerOptions): Promise<Record<PeerId, Warm>> {
+  const sm = await startSecretsManagerStandIn({ secrets: { [SECRET_ID]: JSON.stringify(SECRET_VALUES.buddy) } });
+  const aws = { ...LOCAL_AWS_ENV, AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint, SIGNING_SECRET_ID: SECRET_ID };
+  const previous = Object.fromEntries(Object.keys(aws).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, aws);
+  try {
+    const [peerBuddy, peerBullseye] = await Promise.all([import('./peer/buddy.js'), import('./peer/bullseye.js')]);
+    const peers: Record<PeerId, Invoke> = {
+      buddy: peerBuddy.createBuddyHandler(async () => BENCH_PROFILE) as unknown as Invoke,
+      bullseye: peerBullseye.createBullseyeHandler({ claim: async () => true, release: async () => undefined, publish: async () => undefined }) as unknown as Invoke,
+    };
+    const result = {} as Record<PeerId, Warm>;
+    for (const provider of PEERS) {
+      // The stand-in answers each peer's first fetch with that provider's value (one secret id, as deployed).
+      sm.put(SECRET_ID, JSON.stringify(SECRET_VALUES[provider]));
+      const now = () => BENCH_NOW_MS;
+      const ours = createHandler(provider, { secrets: stubbedSecrets(SECRET_VALUES[provider], now), logger: createLogger(), env: process.env, now }) as unknown as Invoke;
+      const oursEvent = eventOf(platformRequest(provider));
+      const peerEvent = eventOf(platformRequest(provider, Date.now()));
+      const peer = peers[provider];
+      const statuses = await muted(async () => [(await ours(oursEvent)).statusCode, (await (peer as (e: unknown, c: Context) => Promise<{ statusCode?: number }>)(peerEvent, CONTEXT)).statusCode]);
+      if (statuses.some((s) => s !== 200)) {
+        result[provider] = { oursNs: NaN, peerNs: NaN, ratio: NaN, statuses };
+        continue;
+      }
+      const peerCall = peer as (e: unknown, c: Context) => Promise<unknown>;
+      result[provider] = { ...(await warmPair(() => ours(oursEvent), () => peerCall(peerEvent, CONTEXT), options)), statuses };
+    }
+    return result;
+  } finally {
+    for (const [k, v] of Object.entries(previous)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    await sm.close();
+  }
+}
+
+interface Cold {
+  readonly oursBytes: number;
+  readonly peerBytes: number;
+  readonly figures?: { readonly importRatio: number; readonly answeredRatio: number; readonly oursImportMs: number; readonly peerImportMs: number; readonly oursAnsweredMs: number; readonly peerAnsweredMs: number; readonly statuses: readonly number[] };
+}
+
+/** Both bundled by bundleFunction (the stack's), started cold on Node 22 in the same rounds against the local stand-ins. */
+async function coldPairs(options: PeerOptions): Promise<{ cold: Record<PeerId, Cold>; skipped?: string }> {
+  const outdir = mkdtempSync(join(tmpdir(), 'bench-peer-'));
+  try {
+    const bundles = {} as Record<PeerId, { ours: string; peer: string; oursBytes: number; peerBytes: number }>;
+    for (const provider of PEERS) {
+      const ours = await benchBundle(handlerEntry(provider), join(outdir, `ours-${provider}`));
+      const peer = await benchBundle(peerEntry(provider), join(outdir, `peer-${provider}`));
+      bundles[provider] = { ours: ours.file, peer: peer.file, oursBytes: ours.bytes, peerBytes: peer.bytes };
+    }
+    const sizesOnly = Object.fromEntries(PEERS.map((p) => [p, { oursBytes: bundles[p].oursBytes, peerBytes: bundles[p].peerBytes }])) as Record<PeerId, Cold>;
+    const node22 = findNode22();
+    if (!node22.ok) return { cold: sizesOnly, skipped: node22.reason };
+    const rig = await startColdRig();
+    try {
+      const targets: ColdTarget[] = PEERS.flatMap((provider) => {
+        const common = { nodeOptions: '', env: rig.providerEnv(provider), event: () => eventOfKind('function-url', signedRequest(provider)) };
+        return [
+          { label: `ours ${provider}`, file: bundles[provider].ours, ...common },
+          { label: `peer ${provider}`, file: bundles[provider].peer, ...common },
+        ];
+      });
+      const samples = await coldRounds(node22.path, targets, rig, options.coldRounds);
+      const cold = {} as Record<PeerId, Cold>;
+      PEERS.forEach((provider, i) => {
+        const [ours, peer] = [samples[2 * i]!, samples[2 * i + 1]!];
+        const f = coldFigures(ours, peer);
+        const p = coldFigures(peer, peer);
+        cold[provider] = {
+          ...sizesOnly[provider],
+          figures: {
+            importRatio: f.importRatio,
+            answeredRatio: f.answeredRatio,
+            oursImportMs: f.importMs,
+            peerImportMs: p.importMs,
+            oursAnsweredMs: f.answeredMs,
+            peerAnsweredMs: p.answeredMs,
+            statuses: [...new Set([...f.statuses, ...p.statuses])],
+          },
+        };
+      });
+      return { cold };
+    } finally {
+      await rig.close();
+    }
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+const us = (ns: number) => fixed(ns / 1000, 2);
+const x = (value: number) => `${fixed(value)}×`;
+const ok = (value: number) => verdict(Number.isFinite(value) && value <= TARGET_PEER_RATIO);
+
+export interface PeerResult {
+  readonly table: Table;
+  readonly met: boolean;
+  readonly method: readonly string[];
+  readonly notes: readonly string[];
+}
+
+export async function peerComparison(options: PeerOptions): Promise<PeerResult> {
+  const warm = await warmFigures(options);
+  const { cold, skipped } = await coldPairs(options);
+  let met = true;
+  const rows = PEERS.map((provider) => {
+    const w = warm[provider];
+    const c = cold[provider];
+    const sizeRatio = c.oursBytes / c.peerBytes;
+    const f = c.figures;
+    const coldOk = f !== undefined && f.statuses.length === 1 && f.statuses[0] === 200;
+    met &&= ok(w.ratio) === 'ok' && ok(sizeRatio) === 'ok' && coldOk && ok(f.importRatio) === 'ok' && ok(f.answeredRatio) === 'ok';
+    return [
+      provider,
+      Number.isFinite(w.ratio) ? `${us(w.oursNs)} / ${us(w.peerNs)}` : `answered ${w.statuses.join(' / ')}`,
+      x(w.ratio),
+      ok(w.ratio),
+      `${kib(c.oursBytes)} / ${kib(c.peerBytes)}`,
+      x(sizeRatio),
+      ok(sizeRatio),
+      f ? `${fixed(f.oursImportMs, 1)} / ${fixed(f.peerImportMs, 1)}` : 'skipped',
+      f ? x(f.importRatio) : '—',
+      f ? ok(f.importRatio) : 'MISSED',
+      f ? `${fixed(f.oursAnsweredMs, 1)} / ${fixed(f.peerAnsweredMs, 1)}` : 'skipped',
+      f ? x(f.answeredRatio) : '—',
+      f ? (coldOk ? ok(f.answeredRatio) : `MISSED (answered ${f.statuses.join(',')})`) : 'MISSED',
+    ];
+  });
+  const target = `≤ ${TARGET_PEER_RATIO.toFixed(1)}×`;
+  return {
+    table: {
+      caption: 'Ours vs. the Powertools peer (bench/peer/), same contracts, one run (cells: ours / peer)',
+      headers: ['provider', 'warm µs', 'ratio', target, 'bundle KiB', 'ratio', target, 'cold import ms', 'ratio', target, 'cold first request ms', 'ratio', target],
+      rows,
+    },
+    met,
+    method: [
+      'Peer: bench/peer/buddy.ts and bench/peer/bullseye.ts, the same contracts written as the Powertools docs show: SecretsProvider (maxAge 300, transform json) and Logger created once per container, node:crypto HMAC + timingSafeEqual, the DynamoDB document client (Buddy: session then user), a conditional PutItem then PutEvents (Bullseye).',
+      `Warm: both in this process, both writing their real log line to a muted stdout; dependencies stubbed at their interfaces on both sides (ours: as in the table above; the peer: its lookup, claim and publish), the peer's secret read once from the Secrets Manager stand-in then served from its cache. ${options.rounds} interleaved rounds of ${options.iterations} awaited invocations after ${options.warmup} warm-up ones; the ratio is the median of each round's ours/peer ratio.`,
+      `Bundle and cold: both bundled by bundleFunction (infra/constructs/function-bundle.ts); cold as in section 2 (fresh Node 22 process per sample, one signed function-URL request against the local stand-ins), ${options.coldRounds} rounds, ours and the peer in the same rounds.`,
+    ],
+    notes: [
+      ...(skipped ? [`Cold figures skipped: ${skipped}.`] : []),
+      met ? `Ours is within ${TARGET_PEER_RATIO.toFixed(1)}× the peer on every figure.` : `Target ${TARGET_PEER_RATIO.toFixed(1)}× the peer: MISSED on at least one figure (see the rows).`,
+    ],
+  };
+}

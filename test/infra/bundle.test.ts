@@ -7,6 +7,7 @@ import { buildSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../infra/app.js';
+import { checkShapes, startColdRig, type ColdRig } from '../../bench/cold-start.js';
 import type { SignedCallbacksStack } from '../../infra/stack.js';
 import { functionUrlEvent } from '../support/events.js';
 import { logicalId, testApp } from './support.js';
@@ -81,5 +82,24 @@ describe('function bundles (bundleFunction, local esbuild)', () => {
     } finally {
       if (previous !== undefined) process.env.SIGNING_SECRET_ID = previous;
     }
+  });
+
+  describe('the cold-start bench harness (bench/cold-start.ts) against the local stand-ins', () => {
+    let rig: ColdRig;
+    beforeAll(async () => {
+      rig = await startColdRig();
+    });
+    afterAll(async () => {
+      await rig?.close();
+    });
+
+    it.each(SELECTED)('%s: the bundle answers a function URL, an HTTP API v2 and a REST v1 event as the TypeScript source does', async (id) => {
+      // A fresh Node process (this one's binary) per bundle, as the harness runs it on Node 22.
+      const check = await checkShapes(process.execPath, { provider: id, file: join(assetDir(id), 'index.mjs'), nodeOptions: '' }, rig);
+      expect(check.kinds).toEqual(expect.arrayContaining(['function-url', 'http-v2', 'rest-v1']));
+      expect(check.bundle.map((a) => a.statusCode)).toEqual([200, 200, 200]);
+      expect(check.bundle).toEqual(check.source);
+      expect(check.same).toBe(true);
+    });
   });
 });

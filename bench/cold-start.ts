@@ -6,14 +6,15 @@ import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createProviderHandler, defaultProviderDeps } from '../functions/index.js';
 import { bundleFunction, BUNDLE_FILE, handlerEntry, PROJECT_ROOT } from '../infra/constructs/function-bundle.js';
+import { ENV } from '../shared/config.js';
 import { seedCustomers } from '../shared/customers/from-env.js';
 import { DynamoDbDirectory } from '../shared/customers/dynamodb.js';
 import { PROVIDER_IDS, PROVIDERS, type ProviderId } from '../shared/providers.js';
 import { buildPlatformRequest, type PlatformRequest } from '../local/platform-requests.js';
 import { createCustomersTable, createDedupeTable, LOCAL_AWS_ENV, startDynamoStandIn, type DynamoStandIn } from '../local/stand-ins/dynamodb.js';
+import { startEventBridgeStandIn, type EventBridgeStandIn } from '../local/stand-ins/eventbridge.js';
 import { startSecretsManagerStandIn, type SecretsManagerStandIn } from '../local/stand-ins/secrets-manager.js';
 import { eventFor, EVENT_KINDS, type EventKind } from '../test/support/events.js';
-import { startEventBridgeStandIn, type EventBridgeStandIn } from './eventbridge-stand-in.js';
 import { BENCH_PROFILE, SECRET_VALUES, silentLogger } from './fixtures.js';
 import { fixed, kib, median, verdict, type SectionResult, type Table } from './support.js';
 
@@ -159,7 +160,8 @@ export async function startColdRig(): Promise<ColdRig> {
     events,
     awsEnv,
     providerEnv: (provider) => ({
-      SIGNING_SECRET_ID: sm.arnOf(secretName(provider)) ?? secretName(provider),
+      [ENV.providerId]: provider,
+      [ENV.signingSecretId]: sm.arnOf(secretName(provider)) ?? secretName(provider),
       ...(PROVIDERS[provider].kind === 'lookup'
         ? { CUSTOMERS_TABLE: TABLES.customers }
         : { EVENT_SINK: 'eventbridge', EVENT_BUS_NAME: 'bench-bus', DEDUPE_TABLE: TABLES.dedupe }),
@@ -405,7 +407,7 @@ export async function coldStartSection(options: ColdStartOptions): Promise<Secti
     const base = figures[0]!;
 
     const sizeRows: string[][] = [['baseline', kib(baseline.bytes), '—', '—']];
-    for (const b of bundles) sizeRows.push([b.provider, kib(b.bytes), kib(b.mapBytes), kib(await ownBytes(handlerEntry(b.provider)))]);
+    for (const b of bundles) sizeRows.push([b.provider, kib(b.bytes), kib(b.mapBytes), kib(await ownBytes(handlerEntry(PROVIDERS[b.provider])))]);
 
     let allMet = true;
     const coldRows: string[][] = [['baseline', ms(base.importMs), '1.00×', '—', ms(base.answeredMs), '1.00×', '—', ms(base.invokeMs), mib(base.rssKiB), '1.00×', base.statuses.join(',')]];
@@ -441,7 +443,7 @@ export async function coldStartSection(options: ColdStartOptions): Promise<Secti
       method: [
         `Bundles from \`cdk synth\` (buildApp with the cdk.json context; each function bundled by bundleFunction in infra/constructs/function-bundle.ts). The baseline (bench/baseline-handler.ts: the Secrets Manager client, one GetSecretValue, one HMAC-SHA256 check) is bundled by the same function.`,
         `Each sample is a fresh ${node22.version} process (${node22.path}) with a Lambda-like environment (credentials in variables, NODE_OPTIONS as the stack sets it: ${nodeOptions}; the baseline runs without): it imports the bundle, then answers one signed function-URL request. "import" and "first request" are ms from just before the import to the import done and to the answer; Node's own start-up is left out. Peak RSS: the process's maxRSS after the answer.`,
-        'The local AWS: the Secrets Manager stand-in (local/stand-ins/secrets-manager.ts), dynalite with the customer seeded (lookups: one GetItem; webhooks: the de-duplication ledger) and an EventBridge PutEvents endpoint (bench/eventbridge-stand-in.ts), all on 127.0.0.1.',
+        'The local AWS: the Secrets Manager stand-in (local/stand-ins/secrets-manager.ts), dynalite with the customer seeded (lookups: one GetItem; webhooks: the de-duplication ledger) and an EventBridge PutEvents endpoint (local/stand-ins/eventbridge.ts), all on 127.0.0.1.',
         `${options.rounds} rounds after one unmeasured pass; every round starts each bundle once (order reversed every other round). ms columns: medians. Ratios: the median of each round's bundle/baseline ratio.`,
       ],
       tables: [

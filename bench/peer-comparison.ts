@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
 import { handlerEntry, PROJECT_ROOT } from '../infra/constructs/function-bundle.js';
 import { createLogger } from '../shared/log.js';
-import type { ProviderId } from '../shared/providers.js';
+import { PROVIDERS, type ProviderId } from '../shared/providers.js';
 import { LOCAL_AWS_ENV } from '../local/stand-ins/dynamodb.js';
 import { startSecretsManagerStandIn } from '../local/stand-ins/secrets-manager.js';
 import { benchBundle, coldFigures, coldRounds, eventOfKind, findNode22, signedRequest, startColdRig, type ColdTarget } from './cold-start.js';
@@ -152,7 +152,7 @@ async function coldPairs(options: PeerOptions): Promise<{ cold: Record<PeerId, C
   try {
     const bundles = {} as Record<PeerId, { ours: string; peer: string; oursBytes: number; peerBytes: number }>;
     for (const provider of PEERS) {
-      const ours = await benchBundle(handlerEntry(provider), join(outdir, `ours-${provider}`));
+      const ours = await benchBundle(handlerEntry(PROVIDERS[provider]), join(outdir, `ours-${provider}`));
       const peer = await benchBundle(peerEntry(provider), join(outdir, `peer-${provider}`));
       bundles[provider] = { ours: ours.file, peer: peer.file, oursBytes: ours.bytes, peerBytes: peer.bytes };
     }

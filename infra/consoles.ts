@@ -38,7 +38,7 @@ const CONSOLE_SETTINGS: Partial<Record<ProviderId, ConsoleSetting>> = {
 /** The console hint for a provider; a sixth provider without an entry still gets a readable one. */
 export function consoleSetting(provider: ProviderDefinition): ConsoleSetting {
   return (
-    CONSOLE_SETTINGS[provider.id] ?? {
+    CONSOLE_SETTINGS[provider.id as ProviderId] ?? {
       url: (route) => `${provider.title}: the URL setting for ${route.method} ${route.path}`,
       secret: `${provider.title}: the signing secret`,
     }

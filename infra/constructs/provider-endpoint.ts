@@ -164,6 +164,7 @@ export class ProviderEndpoint extends Construct {
     );
 
     const environment: Record<string, string> = {
+      [ENV.providerId]: provider.id,
       [ENV.signingSecretId]: this.secret.secretArn,
     };
     if (provider.kind === 'lookup' && props.customers) Object.assign(environment, this.grantCustomerReads(role, props.customers));
@@ -187,7 +188,7 @@ export class ProviderEndpoint extends Construct {
     this.function = new LambdaFunction(this, 'Function', {
       description: `${provider.title}: ${routeList}`,
       // Bundled by our own esbuild call (function-bundle.ts): NodejsFunction's bundling cannot take esbuild plugins.
-      code: props.code ?? functionCode(handlerEntry(provider.id)),
+      code: props.code ?? functionCode(handlerEntry(provider)),
       handler: LAMBDA_HANDLER,
       runtime: LAMBDA_RUNTIME,
       architecture: LAMBDA_ARCHITECTURE,

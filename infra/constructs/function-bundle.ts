@@ -1,8 +1,10 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Stage } from 'aws-cdk-lib';
 import { Architecture, Code, Runtime } from 'aws-cdk-lib/aws-lambda';
+import type { IConstruct } from 'constructs';
 import { build, type BuildOptions, type BuildResult, type Plugin } from 'esbuild';
 import type { ProviderDefinition } from '../../shared/providers.js';
 
@@ -92,10 +94,13 @@ const BUNDLE_SCRIPT = join(PROJECT_ROOT, 'infra', 'bundle.ts');
 
 /**
  * The function's code asset: `entry` bundled by `bundleFunction` in a child process (tsx runs the
- * TypeScript), into a fresh directory that CDK then stages as the asset.
+ * TypeScript), into a fresh directory under the app's output directory (removed with it) that CDK
+ * then stages as the asset.
  */
-export function functionCode(entry: string): Code {
-  const outdir = mkdtempSync(join(tmpdir(), 'function-bundle-'));
+export function functionCode(scope: IConstruct, entry: string): Code {
+  const parent = Stage.of(scope)?.outdir ?? tmpdir();
+  mkdirSync(parent, { recursive: true });
+  const outdir = mkdtempSync(join(parent, 'bundle-'));
   return Code.fromCustomCommand(outdir, [process.execPath, '--import', 'tsx', BUNDLE_SCRIPT, entry, outdir], {
     commandOptions: { cwd: PROJECT_ROOT, stdio: 'inherit' },
   });

@@ -188,7 +188,7 @@ export class ProviderEndpoint extends Construct {
     this.function = new LambdaFunction(this, 'Function', {
       description: `${provider.title}: ${routeList}`,
       // Bundled by our own esbuild call (function-bundle.ts): NodejsFunction's bundling cannot take esbuild plugins.
-      code: props.code ?? functionCode(handlerEntry(provider)),
+      code: props.code ?? functionCode(this, handlerEntry(provider)),
       handler: LAMBDA_HANDLER,
       runtime: LAMBDA_RUNTIME,
       architecture: LAMBDA_ARCHITECTURE,

@@ -40,15 +40,14 @@ const ESM_REQUIRE_SHIM = "import{createRequire as __cjsRequire}from'node:module'
  * touching its lazy exports. (https is listed too: the SDK imports both, and neither needs a
  * namespace.) esbuild's `alias` cannot do this: it does not apply to built-ins.
  */
-const REQUIRED_BUILTINS = ['node:http', 'node:https'];
+const REQUIRED_BUILTINS = /^node:https?$/;
 
 /** Rewrites `import … from 'node:http'` (and https) to the bundle's `require`, through a CommonJS stub. */
 export const requireBuiltins: Plugin = {
   name: 'require-builtins',
   setup(build) {
-    const filter = new RegExp(`^(${REQUIRED_BUILTINS.map((m) => m.replace(':', '\\:')).join('|')})$`);
     // The stub's own require of the built-in stays external; every other import of it goes to the stub.
-    build.onResolve({ filter }, (args) => (args.namespace === 'require-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'require-builtin' }));
+    build.onResolve({ filter: REQUIRED_BUILTINS }, (args) => (args.namespace === 'require-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'require-builtin' }));
     build.onLoad({ filter: /.*/, namespace: 'require-builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
   },
 };

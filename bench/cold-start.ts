@@ -461,8 +461,8 @@ export async function coldStartSection(options: ColdStartOptions): Promise<Secti
       ] satisfies Table[],
       notes: [
         allMet
-          ? `Every function's first signed request is within ${TARGET_FIRST_REQUEST_RATIO}× the baseline's and its import within ${TARGET_IMPORT_RATIO}×.`
-          : `Targets (first request ≤ ${TARGET_FIRST_REQUEST_RATIO}×, import ≤ ${TARGET_IMPORT_RATIO}× the baseline): MISSED for at least one function.`,
+          ? `Every function's first signed request is within ${TARGET_FIRST_REQUEST_RATIO.toFixed(1)}× the baseline's and its import within ${TARGET_IMPORT_RATIO.toFixed(1)}×.`
+          : `Targets (first request ≤ ${TARGET_FIRST_REQUEST_RATIO.toFixed(1)}×, import ≤ ${TARGET_IMPORT_RATIO.toFixed(1)}× the baseline): MISSED for at least one function.`,
         shapesMet ? 'Every bundle answered every event shape as the source did.' : 'Event shapes: MISSED (a bundle answered differently from its source; see the table).',
       ],
     };

@@ -224,7 +224,8 @@ export async function peerComparison(options: PeerOptions): Promise<PeerResult> 
       x(w.ratio),
       ok(w.ratio),
       `${kib(c.oursBytes)} / ${kib(c.peerBytes)}`,
-      x(sizeRatio),
+      // Three decimals: the two bundles are within a few hundred bytes of each other.
+      `${fixed(sizeRatio, 3)}×`,
       ok(sizeRatio),
       f ? `${fixed(f.oursImportMs, 1)} / ${fixed(f.peerImportMs, 1)}` : 'skipped',
       f ? x(f.importRatio) : '—',
@@ -244,7 +245,7 @@ export async function peerComparison(options: PeerOptions): Promise<PeerResult> 
     met,
     method: [
       'Peer: bench/peer/buddy.ts and bench/peer/bullseye.ts, the same contracts written as the Powertools docs show: SecretsProvider (maxAge 300, transform json) and Logger created once per container, node:crypto HMAC + timingSafeEqual, the DynamoDB document client (Buddy: session then user), a conditional PutItem then PutEvents (Bullseye).',
-      `Warm: both in this process, both writing their real log line to a muted stdout; dependencies stubbed at their interfaces on both sides (ours: as in the table above; the peer: its lookup, claim and publish), the peer's secret read once from the Secrets Manager stand-in then served from its cache. ${options.rounds} interleaved rounds of ${options.iterations} awaited invocations after ${options.warmup} warm-up ones; the ratio is the median of each round's ours/peer ratio.`,
+      `Warm: both in this process, both writing their real log line to a muted stdout; dependencies stubbed at their interfaces on both sides (ours: as in the floor table below; the peer: its lookup, claim and publish), the peer's secret read once from the Secrets Manager stand-in then served from its cache. ${options.rounds} interleaved rounds of ${options.iterations} awaited invocations after ${options.warmup} warm-up ones; the ratio is the median of each round's ours/peer ratio.`,
       `Bundle and cold: both bundled by bundleFunction (infra/constructs/function-bundle.ts); cold as in section 2 (fresh Node 22 process per sample, one signed function-URL request against the local stand-ins), ${options.coldRounds} rounds, ours and the peer in the same rounds.`,
     ],
     notes: [

@@ -16,6 +16,8 @@ import { PROVIDER_IDS, PROVIDERS, providerById, type ProviderId } from '../share
  *   alarmEmail=ops@example.com            subscribe an address to the alarm topic
  *   customerApiUrl=https://users...       lookup providers read your own user API instead of the customers table
  *   customerApiTokenSecretArn=arn:...     the bearer token for that API (full secret ARN; optional)
+ *   archiveRetentionDays=30               how long the webhook bus's archive keeps events for replay
+ *   exampleConsumer=true                  deploy the example consumer: per webhook provider a rule -> SQS queue with a DLQ
  */
 export interface DeploymentSettings {
   readonly providers: readonly ProviderId[];
@@ -26,6 +28,10 @@ export interface DeploymentSettings {
   readonly alarmEmail?: string;
   /** Where the lookup providers read customers (shared/customers/from-env.ts). */
   readonly customerDirectory: CustomerDirectorySetting;
+  /** Days the webhook bus's archive keeps events (`npm run replay` serves windows inside them). */
+  readonly archiveRetentionDays: number;
+  /** Deploy the example consumer (infra/constructs/example-consumer.ts). */
+  readonly exampleConsumer: boolean;
 }
 
 /** The team's own user API (the contract is in shared/customers/http.ts). */
@@ -52,6 +58,9 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   // requests is cut off at the gateway before it reaches the functions and the tables.
   throttle: { rateLimit: 100, burstLimit: 200 },
   customerDirectory: { kind: 'dynamodb' },
+  // A month: long enough to notice a consumer's outage after a weekend or a holiday and replay it.
+  archiveRetentionDays: 30,
+  exampleConsumer: false,
 };
 
 /** Environment variables an operator may tune per function; the stack sets every other one itself. */
@@ -194,12 +203,34 @@ export function settingsFromContext(context: Readonly<Record<string, unknown>>):
   }
 
   const customerDirectory = parseCustomerDirectory(context, providers, errors);
+  const archiveRetentionDays = limit('archiveRetentionDays', DEFAULT_SETTINGS.archiveRetentionDays);
+  const exampleConsumer = parseFlag(context, 'exampleConsumer', DEFAULT_SETTINGS.exampleConsumer, errors);
 
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
-    settings: { providers, secretArns, providerEnvironment, logRetention, throttle, customerDirectory, ...(alarmEmail ? { alarmEmail } : {}) },
+    settings: {
+      providers,
+      secretArns,
+      providerEnvironment,
+      logRetention,
+      throttle,
+      customerDirectory,
+      archiveRetentionDays,
+      exampleConsumer,
+      ...(alarmEmail ? { alarmEmail } : {}),
+    },
   };
+}
+
+/** A true/false switch: `-c name=true` arrives as a string, cdk.json may hold a boolean. */
+function parseFlag(context: Readonly<Record<string, unknown>>, key: string, fallback: boolean, errors: string[]): boolean {
+  const value = context[key];
+  if (value === undefined) return fallback;
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  errors.push(`${key}: expected true or false`);
+  return fallback;
 }
 
 /** `customerApiUrl` (and its optional token secret) switches every lookup provider to the HTTP directory. */

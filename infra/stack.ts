@@ -7,6 +7,9 @@ import { AlarmTopic } from './constructs/alarm-topic.js';
 import { CallbackApi } from './constructs/callback-api.js';
 import { ProviderEndpoint, type AlarmThresholds, type CustomerSource } from './constructs/provider-endpoint.js';
 import { CustomersTable, DedupeTable } from './constructs/tables.js';
+import { ExampleConsumer } from './constructs/example-consumer.js';
+import { OperationsDashboard } from './constructs/operations-dashboard.js';
+import { WebhookArchive } from './constructs/webhook-archive.js';
 import { DEFAULT_SETTINGS, type DeploymentSettings } from './settings.js';
 
 export interface SignedCallbacksStackProps extends StackProps {
@@ -33,6 +36,9 @@ export class SignedCallbacksStack extends Stack {
   readonly dedupe?: DedupeTable;
   readonly eventBus?: EventBus;
   readonly alarmTopic: AlarmTopic;
+  readonly archive?: WebhookArchive;
+  readonly exampleConsumer?: ExampleConsumer;
+  readonly dashboard: OperationsDashboard;
 
   constructor(scope: Construct, id: string, props: SignedCallbacksStackProps = {}) {
     const { settings: chosen, alarmThresholds, functionCode, ...stackProps } = props;
@@ -63,6 +69,10 @@ export class SignedCallbacksStack extends Stack {
     if (providers.some((p) => p.kind === 'webhook')) {
       this.dedupe = new DedupeTable(this, 'Dedupe');
       this.eventBus = new EventBus(this, 'WebhookEvents', { description: 'Verified webhook events from Bullseye and BuddyStat, delivered once' });
+      this.archive = new WebhookArchive(this, 'WebhookArchive', { eventBus: this.eventBus, retentionDays: settings.archiveRetentionDays });
+      if (settings.exampleConsumer) {
+        this.exampleConsumer = new ExampleConsumer(this, 'ExampleConsumer', { eventBus: this.eventBus, providers, alarmTopic: this.alarmTopic.topic });
+      }
     }
 
     for (const provider of providers) {
@@ -84,6 +94,12 @@ export class SignedCallbacksStack extends Stack {
         metricNamespace,
       });
     }
+
+    this.dashboard = new OperationsDashboard(this, 'Operations', {
+      endpoints: Object.values(this.endpoints),
+      api: this.api,
+      metricNamespace,
+    });
 
     new CfnOutput(this, 'AlarmTopicArn', {
       value: this.alarmTopic.topic.topicArn,

@@ -45,6 +45,10 @@ export const NAG_REASONS = {
     'Deliberately unauthenticated at the gateway: the callers are third-party platforms (Buddy, Talki, Bullseye, BuddyStat, Helper) that cannot sign AWS requests or obtain JWTs. Every request is authenticated in the function by an HMAC-SHA256 signature over the raw body or query, verified in constant time against the secret in Secrets Manager, with a replay window where the platform signs a timestamp; unsigned or mis-signed requests get 401 before any data is read. Stage throttling and the rejected-signature alarm bound abuse.',
   runtime:
     'nodejs22.x is a supported Lambda runtime and the Node line this code is tested and bundled for (esbuild target node22). Moving to a newer runtime is a deliberate, tested change (one constant in infra/constructs/function-bundle.ts), not an automatic one.',
+  synchronousOnly:
+    'The function is only ever invoked synchronously, by its function URL and by the HTTP API: the platform waits for the answer and retries on a non-2xx itself. A Lambda dead-letter queue (or an on-failure destination) receives only failed asynchronous invocations, so it would stay empty forever. Failed deliveries are visible as 5xx answers (server-errors alarm) and on the operations dashboard; events that reached the bus are archived for replay.',
+  tracing:
+    'Each request writes one JSON log line (provider, outcome, status, latency) that the alarms and the operations dashboard read. Active X-Ray tracing without instrumenting the SDK clients records only the invocation the Lambda metrics already show, and instrumenting them adds the X-Ray SDK to every bundle and its cold start. Turn it on with tracing: Tracing.ACTIVE on the function if you want service maps; it costs per trace beyond the free tier.',
   secretRotation:
     'The signing secret is issued by the third-party platform (or, for Bullseye, set by us through its API); a Secrets Manager rotation Lambda cannot change it on the platform side. Rotation is operator-driven and documented per platform in docs/deploy.md; the functions accept AWSPENDING and, for an hour, AWSPREVIOUS so rotation needs no redeploy and drops no requests.',
 } as const;
@@ -205,7 +209,12 @@ export class ProviderEndpoint extends Construct {
       loggingFormat: LoggingFormat.JSON,
       environment,
     });
-    Validations.of(this.function).acknowledge({ id: 'AwsSolutions-L1', reason: NAG_REASONS.runtime });
+    Validations.of(this.function).acknowledge(
+      { id: 'AwsSolutions-L1', reason: NAG_REASONS.runtime },
+      { id: 'Serverless-LambdaLatestVersion', reason: NAG_REASONS.runtime },
+      { id: 'Serverless-LambdaDLQ', reason: NAG_REASONS.synchronousOnly },
+      { id: 'Serverless-LambdaTracing', reason: NAG_REASONS.tracing },
+    );
 
     // Public, buffered: the platforms call it directly; the HMAC check in the handler is the authentication.
     this.functionUrl = this.function.addFunctionUrl({ authType: FunctionUrlAuthType.NONE, invokeMode: InvokeMode.BUFFERED });

@@ -447,9 +447,10 @@ export async function runSmoke(target: SmokeTarget, args: SmokeArgs, io: SmokeIo
         continue;
       }
       // Each request its own instant: webhook bodies then differ, so neither is a duplicate of another.
+      // Webhooks go as the platform's "Send Test Webhook" would: consumers see `detail.delivery.test: true` and can skip them.
       const eventType = route.eventFamily ?? defaultEventType(provider.id);
       const build = (signingSecret: string) =>
-        buildPlatformRequest(provider.id, { secret: signingSecret, now: io.clock() + step++, ...(eventType !== undefined ? { eventType } : {}) });
+        buildPlatformRequest(provider.id, { secret: signingSecret, now: io.clock() + step++, test: provider.kind === 'webhook', ...(eventType !== undefined ? { eventType } : {}) });
       const signed = build(secret);
       planned.push({
         endpoint,

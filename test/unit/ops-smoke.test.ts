@@ -110,6 +110,9 @@ describe('--local against the local server (the real handlers, in process)', () 
     expect(checks).toHaveLength(2 * routeCount);
     for (const check of checks) expect(check.status).toBe(check.request === 'signed' ? 200 : 401);
     expect(checks.filter((c) => c.reachedBus === true)).toHaveLength(webhookRouteCount);
+    // Sent as test deliveries, so real consumers can tell them apart.
+    const events = (await readFile(eventsFile, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { delivery: { test: boolean } });
+    expect(events.slice(-webhookRouteCount).map((e) => e.delivery.test)).toEqual(Array(webhookRouteCount).fill(true));
     expect(lines.at(-1)).toBe(`${2 * routeCount} checks: ${2 * routeCount} passed, 0 failed`);
     // Never a secret in what it prints.
     const secrets = JSON.parse(await readFile(LOCAL_FILES.secrets, 'utf8')) as Record<string, Record<string, string>>;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { requestLine, type RequestLogFields } from '../shared/log.js';
+import { logLine, type LogFields } from '../shared/log.js';
 import { buildLikeTheStack } from './bundles.js';
 import { fixed, median } from './support.js';
 
@@ -33,7 +33,7 @@ export function emfBlock(namespace, provider, outcomeMetric, latencyMs, nowMs) {
   });
 }`;
 
-const SAMPLE: RequestLogFields = {
+const SAMPLE: LogFields = {
   provider: 'buddystat',
   route: '/buddystat/events',
   method: 'POST',
@@ -44,7 +44,6 @@ const SAMPLE: RequestLogFields = {
   requestId: 'c0ffee00-1234-4567-89ab-0123456789ab',
   eventType: 'goal.converted',
   dedupeKey: `buddystat#sha256#${'a'.repeat(64)}`,
-  droppedFields: undefined,
 };
 
 async function importMs(file: string): Promise<number> {
@@ -73,7 +72,7 @@ async function main(runs: number): Promise<void> {
       plainMs.push(await importMs(plain));
       emfMs.push(await importMs(withEmf));
     }
-    const line = requestLine('info', SAMPLE);
+    const line = logLine('info', SAMPLE);
     const { emfBlock } = (await import(`data:text/javascript,${encodeURIComponent(EMF_WRITER)}`)) as {
       emfBlock: (ns: string, provider: string, metric: string, latency: number, now: number) => string;
     };

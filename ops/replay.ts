@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import {
   DescribeArchiveCommand,
@@ -13,7 +12,7 @@ import {
   type DescribeArchiveCommandOutput,
   type ReplayState,
 } from '@aws-sdk/client-eventbridge';
-import { runCommand, usageError } from '../local/cli.js';
+import { readOptions, runCommand, usageExit } from '../local/cli.js';
 import { eventTypesFor } from '../local/platform-requests.js';
 import { eventSourceOf } from '../shared/events/event.js';
 import { PROVIDER_IDS, providerById, type ProviderDefinition } from '../shared/providers.js';
@@ -29,6 +28,7 @@ import { awsErrorText, DEFAULT_STACK_NAME, parseInstant, readStackOutputs, sleep
  * on the bus whose pattern matches such an event (EventBridge's TestEventPattern), or the one named
  * by --rule. Windows the archive cannot serve are refused before anything starts.
  */
+
 /** AWS: events may reach an archive some time after the bus; it advises waiting 10 minutes before replaying them. */
 export const ARCHIVE_DELAY_MS = 10 * 60_000;
 
@@ -58,26 +58,20 @@ export interface ReplayArgs {
 export type Parsed = { readonly ok: true; readonly args: ReplayArgs } | { readonly ok: false; readonly help: boolean; readonly error?: string };
 
 export function parseReplayArgs(argv: readonly string[]): Parsed {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        provider: { type: 'string' },
-        type: { type: 'string' },
-        from: { type: 'string' },
-        to: { type: 'string' },
-        rule: { type: 'string' },
-        stack: { type: 'string', default: DEFAULT_STACK_NAME },
-        'allow-recent': { type: 'boolean', default: false },
-        'poll-seconds': { type: 'string', default: '15' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (error) {
-    return { ok: false, help: false, error: error instanceof Error ? error.message : String(error) };
-  }
-  if (values.help) return { ok: false, help: true };
+  const read = readOptions(argv, {
+    provider: { type: 'string' },
+    type: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    rule: { type: 'string' },
+    stack: { type: 'string', default: DEFAULT_STACK_NAME },
+    'allow-recent': { type: 'boolean', default: false },
+    'poll-seconds': { type: 'string', default: '15' },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (!read.ok) return read;
+  const { values } = read;
+  if (read.positionals.length > 0) return { ok: false, help: false, error: `unexpected argument "${read.positionals[0]}"` };
   const fail = (error: string): Parsed => ({ ok: false, help: false, error });
   if (!values.provider) return fail('--provider is required');
   const provider = providerById(values.provider);
@@ -325,13 +319,7 @@ export async function runReplay(args: ReplayArgs, clients: ReplayClients, io: Io
 
 export async function main(argv: string[], clients?: ReplayClients, io?: Partial<Io>): Promise<number> {
   const parsed = parseReplayArgs(argv);
-  if (!parsed.ok) {
-    if (parsed.help) {
-      console.log(USAGE);
-      return 0;
-    }
-    return usageError(parsed.error ?? 'invalid arguments', USAGE);
-  }
+  if (!parsed.ok) return usageExit(parsed, USAGE);
   return runReplay(parsed.args, clients ?? { cloudFormation: new CloudFormationClient({}), eventBridge: new EventBridgeClient({}) }, {
     print: (line) => console.log(line),
     now: () => new Date(),

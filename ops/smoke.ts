@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DeleteRuleCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { runCommand, usageError } from '../local/cli.js';
+import { readOptions, runCommand, usageExit } from '../local/cli.js';
 import { DEFAULT_PORT, eventsFileFromEnv, loadLocalSecrets, portFromEnv, secretsFileFromEnv } from '../local/defaults.js';
 import { buildPlatformRequest, defaultEventType, sendPlatformRequest, signingSecretFor, type PlatformRequest } from '../local/platform-requests.js';
 import { EVENT_SOURCE_PREFIX } from '../shared/events/event.js';
@@ -58,24 +57,18 @@ function seconds(value: string | undefined, name: string, fallback: number): Out
 }
 
 export function parseSmokeArgs(argv: readonly string[]): ParsedSmoke {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        stack: { type: 'string', default: DEFAULT_STACK_NAME },
-        providers: { type: 'string' },
-        local: { type: 'boolean', default: false },
-        url: { type: 'string' },
-        'wait-seconds': { type: 'string' },
-        'settle-seconds': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (error) {
-    return { ok: false, help: false, error: error instanceof Error ? error.message : String(error) };
-  }
-  if (values.help) return { ok: false, help: true };
+  const read = readOptions(argv, {
+    stack: { type: 'string', default: DEFAULT_STACK_NAME },
+    providers: { type: 'string' },
+    local: { type: 'boolean', default: false },
+    url: { type: 'string' },
+    'wait-seconds': { type: 'string' },
+    'settle-seconds': { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (!read.ok) return read;
+  const { values } = read;
+  if (read.positionals.length > 0) return { ok: false, help: false, error: `unexpected argument "${read.positionals[0]}"` };
   const fail = (error: string): ParsedSmoke => ({ ok: false, help: false, error });
   let providers: ProviderId[] | undefined;
   if (values.providers !== undefined) {
@@ -532,13 +525,7 @@ export function report(checks: readonly SmokeCheck[]): string[] {
 
 export async function main(argv: string[], clients?: AwsClients, io?: Partial<SmokeIo>): Promise<number> {
   const parsed = parseSmokeArgs(argv);
-  if (!parsed.ok) {
-    if (parsed.help) {
-      console.log(USAGE);
-      return 0;
-    }
-    return usageError(parsed.error ?? 'invalid arguments', USAGE);
-  }
+  if (!parsed.ok) return usageExit(parsed, USAGE);
   const fullIo: SmokeIo = { print: (line) => console.log(line), clock: Date.now, sleep, ...io };
   const { args } = parsed;
   const target = args.local

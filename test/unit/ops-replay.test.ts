@@ -57,6 +57,7 @@ describe('replay arguments', () => {
     [['--provider', 'bullseye', '--from', '2026-12-01T10:00:00Z', '--to', '2026-12-01T10:00:00Z'], '--from must be before --to'],
     [['--provider', 'bullseye', '--from', '2026-12-01T09:00:00Z', '--to', '2026-12-01T10:00:00Z', '--poll-seconds', 'often'], '--poll-seconds: expected a number of seconds'],
     [['--provider', 'bullseye', '--frm', 'x'], expect.stringMatching(/Unknown option '--frm'/)],
+    [['bullseye', '--from', '2026-12-01T09:00:00Z', '--to', '2026-12-01T10:00:00Z'], 'unexpected argument "bullseye"'],
   ])('argument error %#: %s', (argv, error) => {
     expect(parseReplayArgs(argv as string[])).toEqual({ ok: false, help: false, error });
   });

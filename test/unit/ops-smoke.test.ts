@@ -37,6 +37,7 @@ describe('smoke arguments', () => {
     [['--local', '--url', 'localhost'], '--url: not a URL: localhost'],
     [['--wait-seconds', 'soon'], '--wait-seconds: expected a number of seconds'],
     [['--stak', 'x'], expect.stringMatching(/Unknown option '--stak'/)],
+    [['Staging'], 'unexpected argument "Staging"'],
   ])('argument error %#', (argv, error) => {
     expect(parseSmokeArgs(argv as string[])).toEqual({ ok: false, help: false, error });
   });

@@ -1,11 +1,11 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { FilterPattern, LogGroup, MetricFilter, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { thresholdAlarm } from './alarm-topic.js';
 
 export interface CallbackApiProps {
   readonly logRetention: RetentionDays;
@@ -82,19 +82,13 @@ export class CallbackApi extends Construct {
       filterPattern: FilterPattern.numberValue('$.status', '=', 429),
       metricValue: '1',
     }).metric({ statistic: 'Sum', period: Duration.minutes(5) });
-    this.throttledAlarm = new Alarm(this, 'ThrottledRequestsAlarm', {
+    this.throttledAlarm = thresholdAlarm(this, 'ThrottledRequestsAlarm', {
       alarmName: `${Stack.of(this).stackName}-api-throttled`,
       alarmDescription: `The HTTP API stage refused requests with 429 (limit ${props.throttle.rateLimit} rps, burst ${props.throttle.burstLimit}). Platforms retry some deliveries and drop others; if this is real traffic, raise apiRateLimit / apiBurstLimit (docs/deploy.md).`,
       metric: throttled,
       threshold: props.throttledRequestsThreshold ?? 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+      ...(props.alarmTopic ? { topic: props.alarmTopic } : {}),
     });
-    if (props.alarmTopic) {
-      this.throttledAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
-      this.throttledAlarm.addOkAction(new SnsAction(props.alarmTopic));
-    }
   }
 
   /** The public URL of a route path on the `$default` stage (no stage segment in the path). */

@@ -1,6 +1,5 @@
 import { CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -8,6 +7,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { eventSourceOf } from '../../shared/events/event.js';
 import type { ProviderDefinition } from '../../shared/providers.js';
+import { thresholdAlarm } from './alarm-topic.js';
 
 /**
  * How the example consumer's rules retry and when a message is given up on. Explicit rather than
@@ -92,19 +92,13 @@ export class ExampleConsumer extends Construct {
             deadLetterQueue,
           }),
         );
-        const deadLetterAlarm = new Alarm(this, `${prefix}DeadLettersAlarm`, {
+        const deadLetterAlarm = thresholdAlarm(this, `${prefix}DeadLettersAlarm`, {
           alarmName: `${stackName}-${provider.id}-consumer-dead-letters`,
           alarmDescription: `${provider.title}: events the example consumer could not take are waiting in its dead-letter queue (EventBridge gave up delivering to the queue, or a message was received ${CONSUMER_RETRY.maxReceiveCount} times without being deleted). docs/deploy.md, "On call": read one, fix the cause, redrive.`,
           metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(5) }),
           threshold: 1,
-          evaluationPeriods: 1,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
+          ...(props.alarmTopic ? { topic: props.alarmTopic } : {}),
         });
-        if (props.alarmTopic) {
-          deadLetterAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
-          deadLetterAlarm.addOkAction(new SnsAction(props.alarmTopic));
-        }
         new CfnOutput(this, `${prefix}ConsumerQueueUrl`, {
           value: queue.queueUrl,
           description: `Example consumer: ${provider.title} events arrive here`,

@@ -2,8 +2,7 @@ import { join } from 'node:path';
 import { CfnOutput, Duration, Fn, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import { HttpMethod, HttpRoute, HttpRouteKey, PayloadFormatVersion } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { Alarm, ComparisonOperator, MathExpression, TreatMissingData, type IMetric, type Metric } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { MathExpression, type Alarm, type IMetric, type Metric } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { FunctionUrlAuthType, InvokeMode, LoggingFormat, type Code, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
@@ -18,6 +17,7 @@ import type { ProviderDefinition, RouteDefinition } from '../../shared/providers
 import { PLACEHOLDER_PREFIX } from '../../shared/secrets/cache.js';
 import { consoleSetting } from '../consoles.js';
 import type { CustomerApiSetting, TunableEnvName } from '../settings.js';
+import { thresholdAlarm } from './alarm-topic.js';
 import type { CallbackApi } from './callback-api.js';
 import { BUNDLING, handlerEntry, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, PROJECT_ROOT } from './function-bundle.js';
 import type { CustomersTable, DedupeTable } from './tables.js';
@@ -288,23 +288,14 @@ export class ProviderEndpoint extends Construct {
       FilterPattern.all(FilterPattern.any(...routeKeys.map((key) => FilterPattern.stringValue('$.routeKey', '=', key))), FilterPattern.numberValue('$.status', '>=', 500)),
     );
 
-    const alarm = (id: string, name: string, description: string, metric: IMetric, threshold: number): Alarm => {
-      const created = new Alarm(this, id, {
+    const alarm = (id: string, name: string, description: string, metric: IMetric, threshold: number): Alarm =>
+      thresholdAlarm(this, id, {
         alarmName: `${stackName}-${provider.id}-${name}`,
         alarmDescription: description,
         metric,
         threshold,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        // No requests means nothing is wrong.
-        treatMissingData: TreatMissingData.NOT_BREACHING,
+        ...(props.alarmTopic ? { topic: props.alarmTopic } : {}),
       });
-      if (props.alarmTopic) {
-        created.addAlarmAction(new SnsAction(props.alarmTopic));
-        created.addOkAction(new SnsAction(props.alarmTopic));
-      }
-      return created;
-    };
 
     return {
       rejectedSignatures: alarm(

@@ -37,7 +37,7 @@ export class SignedCallbacksStack extends Stack {
   constructor(scope: Construct, id: string, props: SignedCallbacksStackProps = {}) {
     const { settings: chosen, alarmThresholds, functionCode, ...stackProps } = props;
     super(scope, id, {
-      description: 'Receivers for HMAC-signed callbacks and webhooks (Buddy, Talki, Bullseye, BuddyStat, Helper)',
+      description: 'Receivers for HMAC-signed callbacks and webhooks (Buddy, Talki, Bullseye, BuddyStat, Helper, Standard Webhooks senders)',
       ...stackProps,
     });
     const settings: DeploymentSettings = { ...DEFAULT_SETTINGS, ...chosen };

@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { providerById, type ProviderDefinition } from '../shared/providers.js';
+import { providerById, type RegisteredProvider } from '../shared/providers.js';
 
 /** What the commands share (`send`, `verify`, `replay`, `smoke`): their command lines, and usage errors. */
 
@@ -31,7 +31,7 @@ export function usageExit(failure: { readonly help: boolean; readonly error?: st
 }
 
 export type Command<O extends Options> =
-  | { readonly ok: true; readonly values: Values<O>; readonly provider: ProviderDefinition }
+  | { readonly ok: true; readonly values: Values<O>; readonly provider: RegisteredProvider }
   | { readonly ok: false; readonly exitCode: number };
 
 /** The message, then the usage, on stderr; exit code 2. */

@@ -96,7 +96,7 @@ export class SignedCallbacksStack extends Stack {
     }
 
     this.dashboard = new OperationsDashboard(this, 'Operations', {
-      endpoints: Object.values(this.endpoints),
+      endpoints: providers.map((provider) => this.endpoints[provider.id]!),
       api: this.api,
       metricNamespace,
     });

@@ -15,7 +15,7 @@ import {
 import { readOptions, runCommand, usageExit } from '../local/cli.js';
 import { eventTypesFor } from '../local/platform-requests.js';
 import { eventSourceOf } from '../shared/events/event.js';
-import { PROVIDER_IDS, providerById, type ProviderDefinition } from '../shared/providers.js';
+import { PROVIDER_IDS, providerById, type RegisteredProvider } from '../shared/providers.js';
 import { awsErrorText, DEFAULT_STACK_NAME, parseInstant, readStackOutputs, sleep, type Outcome } from './stack-outputs.js';
 
 /**
@@ -45,7 +45,7 @@ const USAGE = `usage: npm run replay -- --provider <id> --from <ISO time> --to <
 AWS credentials and region come from your environment or profile, as for the aws CLI.`;
 
 export interface ReplayArgs {
-  readonly provider: ProviderDefinition;
+  readonly provider: RegisteredProvider;
   readonly type?: string;
   readonly from: Date;
   readonly to: Date;
@@ -220,11 +220,11 @@ async function matchingRules(eventBridge: EventBridgeClient, args: ReplayArgs, b
       const notes: string[] = [];
       if (args.type && (await matches(rule.EventPattern, args.provider.id, OTHER_TYPE))) notes.push(`also takes every other ${args.provider.id} event type`);
       if (!args.type && !matched.includes(OTHER_TYPE)) notes.push(`takes only ${matched.join(', ')}`);
+      const others: string[] = [];
       for (const other of PROVIDER_IDS) {
-        if (other !== args.provider.id && providerById(other)?.kind === 'webhook' && (await matches(rule.EventPattern, other, OTHER_TYPE))) {
-          notes.push(`also takes ${other} events`);
-        }
+        if (other !== args.provider.id && providerById(other)?.kind === 'webhook' && (await matches(rule.EventPattern, other, OTHER_TYPE))) others.push(other);
       }
+      if (others.length > 0) notes.push(`also takes ${others.join(', ')} events`);
       chosen.push({ name: rule.Name, arn: rule.Arn, notes });
     }
     nextToken = page.NextToken;

@@ -8,10 +8,10 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { readOptions, runCommand, usageExit } from '../local/cli.js';
 import { DEFAULT_PORT, eventsFileFromEnv, loadLocalSecrets, portFromEnv, secretsFileFromEnv } from '../local/defaults.js';
-import { buildPlatformRequest, defaultEventType, sendPlatformRequest, signingSecretFor, type PlatformRequest } from '../local/platform-requests.js';
+import { anotherSecret, buildPlatformRequest, defaultEventType, sendPlatformRequest, signingSecretFor, type PlatformRequest } from '../local/platform-requests.js';
 import { EVENT_SOURCE_PREFIX } from '../shared/events/event.js';
 import { dedupeKeyFor } from '../shared/events/forward.js';
-import { PROVIDER_IDS, PROVIDERS, providerById, type ProviderDefinition, type ProviderId, type RouteDefinition } from '../shared/providers.js';
+import { PROVIDER_IDS, PROVIDERS, providerById, type ProviderDefinition, type ProviderId, type RegisteredProvider, type RouteDefinition } from '../shared/providers.js';
 import { PLACEHOLDER_PREFIX } from '../shared/secrets/cache.js';
 import { awsErrorText, DEFAULT_STACK_NAME, readStackOutputs, sleep, type Outcome } from './stack-outputs.js';
 
@@ -110,7 +110,7 @@ export interface RouteUrl {
 }
 
 export interface SmokeEndpoint {
-  readonly provider: ProviderDefinition;
+  readonly provider: RegisteredProvider;
   readonly route: RouteDefinition;
   readonly urls: readonly RouteUrl[];
 }
@@ -130,7 +130,7 @@ export interface BusWatch {
 export interface SmokeTarget {
   readonly endpoints: readonly SmokeEndpoint[];
   /** A provider's secret value as stored (JSON of named keys, or a plain string). */
-  secret(provider: ProviderDefinition): Promise<Outcome<string>>;
+  secret(provider: RegisteredProvider): Promise<Outcome<string>>;
   readonly bus: BusWatch;
 }
 
@@ -184,7 +184,7 @@ export async function awsTarget(args: SmokeArgs, clients: AwsClients, io: SmokeI
   const missing = chosen.filter((id) => !deployed.includes(id));
   if (missing.length > 0) return { ok: false, error: `stack ${args.stack} does not deploy ${missing.join(', ')} (it deploys ${deployed.join(', ') || 'none'})` };
   const endpoints = chosen.flatMap((id) => {
-    const provider: ProviderDefinition = PROVIDERS[id];
+    const provider: RegisteredProvider = PROVIDERS[id];
     return provider.routes.map((route) => ({ provider, route, urls: routeUrlsFromOutputs(outputs.value, provider, route) }));
   });
   const busName = outputs.value.EventBusName;
@@ -376,7 +376,10 @@ export async function localTarget(args: SmokeArgs, io: SmokeIo, files: { secrets
   return {
     ok: true,
     value: {
-      endpoints: chosen.flatMap((id) => PROVIDERS[id].routes.map((route: RouteDefinition) => ({ provider: PROVIDERS[id] as ProviderDefinition, route, urls: [{ kind: 'local' as const, url: baseUrl }] }))),
+      endpoints: chosen.flatMap((id) => {
+        const provider: RegisteredProvider = PROVIDERS[id];
+        return provider.routes.map((route) => ({ provider, route, urls: [{ kind: 'local' as const, url: baseUrl }] }));
+      }),
       secret: async (provider) => {
         const value = secrets.value[provider.id];
         return value === undefined ? { ok: false, error: `${secretsFile} has no ${provider.id} secret` } : { ok: true, value };
@@ -404,6 +407,20 @@ interface Planned {
   /** Signed webhooks: the key the event will carry on the bus. */
   readonly dedupeKey?: string;
 }
+
+/**
+ * The de-duplication key the receiver will give this request's event (shared/webhook.ts): the
+ * delivery id when the provider's registry entry names a header for it, else the body's hash (the
+ * bodies built here carry no delivery id of their own).
+ */
+function expectedDedupeKey(provider: ProviderDefinition, request: PlatformRequest): string {
+  const header = provider.genericWebhook?.deliveryIdHeader?.toLowerCase();
+  const deliveryId = header === undefined ? undefined : request.headers.find(([name]) => name.toLowerCase() === header)?.[1];
+  return dedupeKeyFor(provider.id, request.body ?? '', deliveryId);
+}
+
+/** The event type the smoke test's events carry for a generic webhook sender, whose payloads have no test marker. */
+export const SMOKE_EVENT_TYPE = 'smoke.test';
 
 /** What a verified request answers: webhooks 200; lookups 200, or 404 for a customer this deployment does not have. */
 function verifiedAnswer(provider: ProviderDefinition, status: number): boolean {
@@ -440,8 +457,9 @@ export async function runSmoke(target: SmokeTarget, args: SmokeArgs, io: SmokeIo
         continue;
       }
       // Each request its own instant: webhook bodies then differ, so neither is a duplicate of another.
-      // Webhooks go as the platform's "Send Test Webhook" would: consumers see `detail.delivery.test: true` and can skip them.
-      const eventType = route.eventFamily ?? defaultEventType(provider.id);
+      // Webhooks go as the platform's "Send Test Webhook" would, so consumers can skip them: marked
+      // `test` where the platform has such a marker, typed `smoke.test` for a sender the registry alone describes.
+      const eventType = provider.genericWebhook ? SMOKE_EVENT_TYPE : (route.eventFamily ?? defaultEventType(provider.id));
       const build = (signingSecret: string) =>
         buildPlatformRequest(provider.id, { secret: signingSecret, now: io.clock() + step++, test: provider.kind === 'webhook', ...(eventType !== undefined ? { eventType } : {}) });
       const signed = build(secret);
@@ -450,9 +468,9 @@ export async function runSmoke(target: SmokeTarget, args: SmokeArgs, io: SmokeIo
         url,
         kind: 'signed',
         request: signed,
-        ...(provider.kind === 'webhook' && signed.body !== undefined ? { dedupeKey: dedupeKeyFor(provider.id, signed.body) } : {}),
+        ...(provider.kind === 'webhook' && signed.body !== undefined ? { dedupeKey: expectedDedupeKey(provider, signed) } : {}),
       });
-      planned.push({ endpoint, url, kind: 'mis-signed', request: build(`${secret}-not-the-secret`) });
+      planned.push({ endpoint, url, kind: 'mis-signed', request: build(anotherSecret(secret)) });
     }
   }
 

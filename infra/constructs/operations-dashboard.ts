@@ -2,7 +2,7 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import { Dashboard, GraphWidget, Metric, TextWidget, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { FilterPattern, MetricFilter, type JsonPattern } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { ProviderDefinition } from '../../shared/providers.js';
+import { replayRuleOf, type ProviderDefinition } from '../../shared/providers.js';
 import type { CallbackApi } from './callback-api.js';
 import type { ProviderEndpoint } from './provider-endpoint.js';
 
@@ -41,6 +41,7 @@ export const UNVERIFIED_OUTCOMES = [
   'malformed_timestamp',
   'stale_timestamp',
   'internal_error',
+  'provider_not_configured',
 ] as const;
 
 const everyProvider = () => true;
@@ -57,7 +58,7 @@ export const OUTCOME_METRICS: readonly OutcomeMetric[] = [
   {
     name: 'ReplayedOrStale',
     label: 'replayed/stale',
-    appliesTo: (provider) => provider.replay !== undefined,
+    appliesTo: (provider) => replayRuleOf(provider) !== undefined,
     pattern: outcomeIs('stale_timestamp', 'missing_timestamp', 'malformed_timestamp'),
   },
   // `*`: the test and unknown-type variants (`duplicate_test`, `forwarded_unknown_type`) count too.

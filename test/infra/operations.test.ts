@@ -6,7 +6,7 @@ import { CONSUMER_RETRY } from '../../infra/constructs/example-consumer.js';
 import { PROJECT_ROOT } from '../../infra/constructs/function-bundle.js';
 import { OUTCOME_METRICS, UNVERIFIED_OUTCOMES } from '../../infra/constructs/operations-dashboard.js';
 import { DEFAULT_SETTINGS, settingsFromContext } from '../../infra/settings.js';
-import { PROVIDER_IDS, PROVIDERS, type ProviderDefinition } from '../../shared/providers.js';
+import { PROVIDER_IDS, PROVIDERS, replayRuleOf, type ProviderDefinition } from '../../shared/providers.js';
 import { logicalId, referencedIds, synthStack, type Synthesised } from './support.js';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
@@ -175,7 +175,7 @@ describe('operations dashboard', () => {
   it.each(providers.map((p) => [p.id, p] as const))('%s: requests by outcome, with the words the log line writes', (id, provider) => {
     const { widgets } = dashboardBody(plain);
     const outcomes = widgets.find((w) => w.properties.title === `${provider.title}: requests by outcome`)!;
-    const expected = ['Verified', 'RejectedSignature', ...(provider.replay ? ['ReplayedOrStale'] : []), ...(provider.kind === 'webhook' ? ['Duplicate', 'Forwarded', 'Parked'] : []), 'ServerErrorAnswers'];
+    const expected = ['Verified', 'RejectedSignature', ...(replayRuleOf(provider) ? ['ReplayedOrStale'] : []), ...(provider.kind === 'webhook' ? ['Duplicate', 'Forwarded', 'Parked'] : []), 'ServerErrorAnswers'];
     expect(metricNames(outcomes)).toEqual(expected.map((name) => `${namespace}/${id}.${name}`));
   });
 
@@ -212,7 +212,7 @@ describe('operations dashboard', () => {
   });
 
   it('the outcome words the filters match are the ones the code writes (a renamed outcome breaks this, not the dashboard)', () => {
-    const source = ['shared/handler.ts', 'shared/webhook.ts', 'shared/events/forward.ts', 'shared/signing/replay.ts', 'shared/secrets/cache.ts']
+    const source = ['shared/handler.ts', 'shared/webhook.ts', 'shared/events/forward.ts', 'shared/signing/replay.ts', 'shared/secrets/cache.ts', 'functions/webhook/handler.ts']
       .map((file) => readFileSync(join(PROJECT_ROOT, file), 'utf8'))
       .join('\n');
     const words = [...UNVERIFIED_OUTCOMES, 'duplicate', 'forwarded', 'sink_failed', 'sink_timeout', 'secret_loaded', 'secret_stale_served', 'secret_unavailable'];

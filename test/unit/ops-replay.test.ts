@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { archiveFacts, parseReplayArgs, replayName, runReplay, windowRefusal, type ArchiveFacts, type ReplayArgs } from '../../ops/replay.js';
-import { PROVIDERS } from '../../shared/providers.js';
+import { PROVIDER_IDS, PROVIDERS } from '../../shared/providers.js';
 
 const NOW = new Date('2026-12-02T12:00:00Z');
 const BUS_ARN = 'arn:aws:events:eu-west-1:123456789012:event-bus/SignedCallbackReceiversWebhookEvents1A2B3C';
@@ -191,7 +191,7 @@ describe('runReplay: the AWS calls it makes (aws-sdk-client-mock)', () => {
     expect(lines).toEqual([
       'replaying 2026-12-01T09:00:00.000Z .. 2026-12-01T10:00:00.000Z from archive SignedCallbackReceivers-webhooks as bullseye-20261202T120000Z, to:',
       '  bullseye-consumer',
-      '  everything (its pattern also takes buddystat events)',
+      `  everything (its pattern also takes ${PROVIDER_IDS.filter((id) => id !== 'bullseye' && PROVIDERS[id].kind === 'webhook').join(', ')} events)`,
       `  ${NOW.toISOString()} STARTING`,
       `  ${NOW.toISOString()} RUNNING, replayed up to 2026-12-01T09:30:00.000Z`,
       `  ${NOW.toISOString()} COMPLETED, replayed up to 2026-12-01T10:00:00.000Z`,

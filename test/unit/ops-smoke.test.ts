@@ -9,8 +9,8 @@ import { CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, GetQ
 import { mockClient } from 'aws-sdk-client-mock';
 import { startLocalStack, type LocalStack } from '../../local/app.js';
 import { LOCAL_FILES } from '../../local/defaults.js';
-import { awsTarget, localTarget, main, parseSmokeArgs, report, routeUrlsFromOutputs, runSmoke, type SmokeArgs, type SmokeCheck, type SmokeIo } from '../../ops/smoke.js';
-import { PROVIDER_IDS, PROVIDERS, type ProviderDefinition } from '../../shared/providers.js';
+import { awsTarget, localTarget, main, parseSmokeArgs, report, routeUrlsFromOutputs, runSmoke, SMOKE_EVENT_TYPE, type SmokeArgs, type SmokeCheck, type SmokeIo } from '../../ops/smoke.js';
+import { PROVIDER_IDS, PROVIDERS, providerById, type ProviderDefinition } from '../../shared/providers.js';
 
 const providers = PROVIDER_IDS.map((id) => PROVIDERS[id] as ProviderDefinition);
 const routeCount = providers.reduce((n, p) => n + p.routes.length, 0);
@@ -31,7 +31,7 @@ describe('smoke arguments', () => {
   });
 
   it.each([
-    [['--providers', 'buddy,nope'], '--providers: unknown "nope" (known: buddy, talki, bullseye, buddystat, helper)'],
+    [['--providers', 'buddy,nope'], `--providers: unknown "nope" (known: ${PROVIDER_IDS.join(', ')})`],
     [['--providers', ','], '--providers: expected a comma-separated list of provider ids'],
     [['--url', 'http://127.0.0.1:3000'], '--url is for --local; against AWS the URLs come from the stack outputs'],
     [['--local', '--url', 'localhost'], '--url: not a URL: localhost'],
@@ -111,9 +111,12 @@ describe('--local against the local server (the real handlers, in process)', () 
     expect(checks).toHaveLength(2 * routeCount);
     for (const check of checks) expect(check.status).toBe(check.request === 'signed' ? 200 : 401);
     expect(checks.filter((c) => c.reachedBus === true)).toHaveLength(webhookRouteCount);
-    // Sent as test deliveries, so real consumers can tell them apart.
-    const events = (await readFile(eventsFile, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { delivery: { test: boolean } });
-    expect(events.slice(-webhookRouteCount).map((e) => e.delivery.test)).toEqual(Array(webhookRouteCount).fill(true));
+    // Sent as test deliveries where the platform has such a marker (Bullseye, BuddyStat), so real consumers can tell them apart.
+    const events = (await readFile(eventsFile, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { provider: string; delivery: { test: boolean } });
+    const marked = events.slice(-webhookRouteCount).filter((e) => e.provider === 'bullseye' || e.provider === 'buddystat');
+    expect(marked.map((e) => e.delivery.test)).toEqual([true, true, true]);
+    const generic = events.slice(-webhookRouteCount).filter((e) => providerById(e.provider)?.genericWebhook);
+    expect(generic.map((e) => (e as unknown as { eventType: string }).eventType)).toEqual(generic.map(() => SMOKE_EVENT_TYPE));
     expect(lines.at(-1)).toBe(`${2 * routeCount} checks: ${2 * routeCount} passed, 0 failed`);
     // Never a secret in what it prints.
     const secrets = JSON.parse(await readFile(LOCAL_FILES.secrets, 'utf8')) as Record<string, Record<string, string>>;

@@ -50,6 +50,8 @@ export interface BullseyeFault {
   readonly status: 401 | 429 | 500;
   /** Which calls meet it; default every partner API call. */
   readonly calls?: readonly PartnerCall[];
+  /** The first `skip` matching calls still succeed (a failure half-way through a step). */
+  readonly skip?: number;
 }
 
 export interface BullseyeStandInOptions {
@@ -155,6 +157,7 @@ export async function startBullseyeStandIn(options: BullseyeStandInOptions): Pro
   const calls: Record<PartnerCall, number> = { get: 0, update: 0, test: 0, logs: 0 };
   const inFlight = new Set<Promise<unknown>>();
   let fault: BullseyeFault | undefined;
+  let faultSkipped = 0;
   let window = { startMs: 0, count: 0 };
 
   const deliver = async (type: WebhookType, deliverOptions: DeliverOptions = {}): Promise<DeliveryLog | undefined> => {
@@ -243,7 +246,7 @@ export async function startBullseyeStandIn(options: BullseyeStandInOptions): Pro
     if (!call) return error(res, 404, 'Not found', headers);
     calls[call]++;
     const active = fault;
-    if (active && (active.calls === undefined || active.calls.includes(call))) {
+    if (active && (active.calls === undefined || active.calls.includes(call)) && faultSkipped++ >= (active.skip ?? 0)) {
       const extra = active.status === 429 ? { ...headers, 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + 1) } : headers;
       return error(res, active.status, `stand-in fault: ${active.status}`, extra);
     }
@@ -313,6 +316,7 @@ export async function startBullseyeStandIn(options: BullseyeStandInOptions): Pro
     calls,
     setFault: (next) => {
       fault = next;
+      faultSkipped = 0;
     },
     close: async () => {
       await Promise.allSettled([...inFlight]);

@@ -46,7 +46,9 @@ export const NAG_REASONS = {
   runtime:
     'nodejs22.x is a supported Lambda runtime and the Node line this code is tested and bundled for (esbuild target node22). Moving to a newer runtime is a deliberate, tested change (one constant in infra/constructs/function-bundle.ts), not an automatic one.',
   secretRotation:
-    'The signing secret is issued by the third-party platform (or, for Bullseye, set by us through its API); a Secrets Manager rotation Lambda cannot change it on the platform side. Rotation is operator-driven and documented per platform in docs/deploy.md; the functions accept AWSPENDING and, for an hour, AWSPREVIOUS so rotation needs no redeploy and drops no requests.',
+    "The signing secret is issued by the third-party platform (Buddy, Talki, BuddyStat, Helper) and changed only in that platform's console: a Secrets Manager rotation Lambda has no API to change it there. Rotation is operator-driven and documented per platform in docs/deploy.md; the functions accept AWSPENDING and, for an hour, AWSPREVIOUS so rotation needs no redeploy and drops no requests. Bullseye, whose secret is set through its partner API, rotates automatically with -c bullseyeRotationDays=N.",
+  partnerApiKeyRotation:
+    "The Bullseye partner API key is issued in the Bullseye partner account and the partner API documents no call to create or revoke keys, so no rotation Lambda can replace it. It is used only by the Bullseye rotation function; rotating it is an operator step documented in docs/deploy.md (create a key in the partner account, paste it into this secret, revoke the old key).",
 } as const;
 
 /**
@@ -68,6 +70,8 @@ export interface ProviderEndpointProps {
   readonly alarmTopic?: ITopic;
   /** Use this existing secret (complete ARN) instead of creating one. */
   readonly secretArn?: string;
+  /** A rotation function rotates the secret (Bullseye with bullseyeRotationDays): no rotation finding to acknowledge. */
+  readonly rotatedAutomatically?: boolean;
   readonly logRetention: RetentionDays;
   /** Extra tunables for this function (signature header, Talki's user-token field, cache timings). */
   readonly environment?: Partial<Record<TunableEnvName, string>>;
@@ -144,7 +148,7 @@ export class ProviderEndpoint extends Construct {
         secretObjectValue: Object.fromEntries(provider.secretKeys.map((key) => [key, SecretValue.unsafePlainText(`${PLACEHOLDER_PREFIX}${key}`)])),
         removalPolicy: RemovalPolicy.RETAIN,
       });
-      Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: NAG_REASONS.secretRotation });
+      if (!props.rotatedAutomatically) Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: NAG_REASONS.secretRotation });
       this.secret = secret;
     }
 

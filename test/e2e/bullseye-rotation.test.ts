@@ -203,6 +203,59 @@ describe('Bullseye automatic rotation (bullseye-partner-api.txt, bullseye-webhoo
     for (const type of WEBHOOK_TYPES) expect(stack.bullseye.webhook(type).secret).toBe(after.value[type]);
   });
 
+  it('testSecret fails when the receiver does not verify Bullseye\'s test delivery (401 in the delivery logs); AWSCURRENT stays', async () => {
+    const before = await stagedValue('AWSCURRENT');
+    const token = randomUUID();
+    await step('createSecret', token);
+    await step('setSecret', token);
+    // Someone sets a secret on Bullseye behind the rotation's back: the receiver knows neither value.
+    const api = deps().partnerApi;
+    expect((await api.updateWebhook('billing', { secret: 'whsec_set_by_hand_elsewhere' })).ok).toBe(true);
+    await expect(step('testSecret', token)).rejects.toThrow(/receiver answered Bullseye's billing test delivery with 401/);
+    expect((await stagedValue('AWSCURRENT')).versionId).toBe(before.versionId);
+    // Secrets Manager's retry from setSecret puts the AWSPENDING value back; the rotation completes.
+    for (const name of ['setSecret', 'testSecret', 'finishSecret'] as const) await step(name, token);
+    expect((await stagedValue('AWSCURRENT')).versionId).toBe(token);
+  });
+
+  it('Secrets Manager failing at finishSecret: the old secret stays AWSCURRENT, deliveries keep flowing, the retry completes', async () => {
+    const before = await stagedValue('AWSCURRENT');
+    const token = randomUUID();
+    for (const name of ROTATION_STEPS.slice(0, 3)) await step(name, token);
+    stack.secretsManager.setFault({ kind: 'access_denied' });
+    try {
+      await expect(step('finishSecret', token)).rejects.toThrow();
+    } finally {
+      stack.secretsManager.setFault(undefined);
+    }
+    expect((await stagedValue('AWSCURRENT')).versionId).toBe(before.versionId);
+    for (const type of WEBHOOK_TYPES) expect((await stack.bullseye.deliver(type))?.statusCode).toBe(200);
+    await step('finishSecret', token);
+    expect((await stagedValue('AWSCURRENT')).versionId).toBe(token);
+  });
+
+  it('a new rotation over an abandoned one keeps the AWSPENDING secrets Bullseye may already sign with', async () => {
+    const abandoned = randomUUID();
+    await step('createSecret', abandoned);
+    await step('setSecret', abandoned);
+    const pending = await stagedValue('AWSPENDING');
+    const token = randomUUID();
+    await step('createSecret', token);
+    const carried = await stagedValue('AWSPENDING');
+    expect(carried.versionId).toBe(token);
+    expect(carried.value).toEqual(pending.value);
+    for (const type of WEBHOOK_TYPES) expect((await stack.bullseye.deliver(type))?.statusCode).toBe(200);
+    for (const name of ROTATION_STEPS.slice(1)) await step(name, token);
+    expect((await stagedValue('AWSCURRENT')).versionId).toBe(token);
+  });
+
+  it('a step for a version that is not AWSPENDING fails without touching anything', async () => {
+    const before = await stagedValue('AWSCURRENT');
+    await expect(step('setSecret', randomUUID())).rejects.toThrow(/is not AWSPENDING/);
+    await expect(rotation({ Step: 'rotateEverything', SecretId: SECRET_ID, ClientRequestToken: randomUUID() })).rejects.toThrow(/unknown step/);
+    expect((await stagedValue('AWSCURRENT')).versionId).toBe(before.versionId);
+  });
+
   it('no log line carries a webhook secret or the partner API key', () => {
     expect(logLines.length).toBeGreaterThan(0);
     const text = logLines.join('\n');

@@ -75,7 +75,7 @@ export function eventOf(request: PlatformRequest): APIGatewayProxyEventV2 {
   });
 }
 
-export const silentLogger: Logger = { log: () => undefined, request: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+export const silentLogger: Logger = { log: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /**
  * A SecretsCache over a real SecretsManagerClient whose first middleware answers instead of the

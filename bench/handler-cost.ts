@@ -202,7 +202,7 @@ async function breakdown(options: HandlerCostOptions): Promise<Table> {
     { label: 'parseHttpEvent (HTTP API v2 event -> request)', measure: sync(() => parseHttpEvent(event, definition.maxBodyBytes)) },
     { label: 'signature header read + shape check', measure: sync(() => signatureShape(signatureValues(httpRequest, definition.signature.header, undefined), 'hex')) },
     { label: 'secrets cache lookup, warm (candidates)', measure: async_(() => secrets.candidates(SECRET_ID, 'signingSecret')) },
-    { label: 'verifySignature, one secret', measure: sync(() => verifySignature({ messages: [httpRequest.rawBody], signatures, secrets: [secret], encoding: 'hex' })) },
+    { label: 'verifySignature, one secret', measure: sync(() => verifySignature({ message: httpRequest.rawBody, signatures, secrets: [secret], encoding: 'hex' })) },
     { label: 'in-memory lookup awaited', measure: async_(() => directory.findBySessionId(sessionId)) },
     { label: 'same lookup inside withDeadline (timer armed only if it waits; signal made on first read)', measure: async_(() => withDeadline(1_500, (scope) => directory.findBySessionId(sessionId, scope))) },
     {
@@ -221,9 +221,9 @@ async function breakdown(options: HandlerCostOptions): Promise<Table> {
     { label: 'jsonResponse(200, Buddy answer)', measure: sync(() => jsonResponse(200, toBuddyResponse(BENCH_PROFILE))) },
     { label: 'jsonResponse(200, Helper answer)', measure: sync(() => jsonResponse(200, toHelperResponse(BENCH_PROFILE))) },
     {
-      label: 'request log line built (Logger.request: fixed-order writer + ISO time), not written',
+      label: 'request log line built (JSON.stringify + ISO time), not written',
       measure: sync(() =>
-        lineLogger.request('info', {
+        lineLogger.log('info', {
           provider,
           route: '/buddy/identity',
           method: 'POST',

@@ -1,3 +1,4 @@
+import { ENV } from './config.js';
 import type { SignatureEncoding } from './signing/verify.js';
 
 /**
@@ -19,8 +20,10 @@ export interface RouteDefinition {
 }
 
 export interface SignatureRule {
-  /** Header that carries the signature; for BuddyStat, overridable by environment (see `signatureHeader`). */
+  /** Header that carries the signature. */
   readonly header: string;
+  /** An environment variable that overrides `header` for this provider alone (BuddyStat's doc names no header). */
+  readonly headerSetting?: typeof ENV.signatureHeader;
   readonly encoding: SignatureEncoding;
   /** A prefix the platform puts before the signature value, such as `Bearer `. */
   readonly scheme?: string;
@@ -108,7 +111,7 @@ export const PROVIDERS = {
     doc: 'shared/providers/buddystat-webhooks.txt',
     routes: [{ method: 'POST', path: '/buddystat/events', secretKey: 'signingSecret' }],
     // The doc names no header; X-BuddyStat-Signature is our default, SIGNATURE_HEADER overrides it.
-    signature: { header: 'X-BuddyStat-Signature', encoding: 'hex', signs: 'body' },
+    signature: { header: 'X-BuddyStat-Signature', headerSetting: ENV.signatureHeader, encoding: 'hex', signs: 'body' },
     secretKeys: ['signingSecret'],
     budget: { platformTimeoutMs: 10_000, dependencyDeadlineMs: 6_000, functionTimeoutSeconds: 10, memoryMb: 512 },
     maxBodyBytes: 240 * KIB,
@@ -138,32 +141,26 @@ export type RouteMatch =
   | { readonly ok: false; readonly status: 404 }
   | { readonly ok: false; readonly status: 405; readonly allow: readonly HttpMethod[] };
 
-/** The path without its trailing slashes (a lone `/` stays as it is). */
-function withoutTrailingSlashes(path: string): string {
-  if (path.length <= 1) return path;
-  let end = path.length;
-  while (end > 0 && path.charCodeAt(end - 1) === 0x2f) end--;
-  return end === path.length ? path : path.slice(0, end);
+/** Whether a request path is for `routePath`: the same path, or a stage or base path and then it (route paths start with `/`). */
+function isPathFor(path: string, routePath: string): boolean {
+  return path === routePath || (path.startsWith('/') && path.endsWith(routePath));
 }
 
 /**
  * Finds the provider route a request is for, or says 404 / 405 with the methods allowed. A REST API
- * stage or a custom-domain base path may sit in front of the route, so the path only has to end with it.
- * One pass over the routes, the path trimmed once: this runs on every request.
+ * stage or a custom-domain base path may sit in front of the route; trailing slashes are ignored.
  */
 export function matchRoute(provider: ProviderDefinition, method: string, path: string): RouteMatch {
-  const trimmed = withoutTrailingSlashes(path);
-  let allow: HttpMethod[] | undefined;
-  for (const route of provider.routes) {
-    if (trimmed !== route.path && !trimmed.endsWith(route.path)) continue;
-    if (route.method === method) return { ok: true, route };
-    (allow ??= []).push(route.method);
-  }
-  return allow ? { ok: false, status: 405, allow } : { ok: false, status: 404 };
+  const trimmed = path.length > 1 ? path.replace(/\/+$/, '') : path;
+  const routes = provider.routes.filter((route) => isPathFor(trimmed, route.path));
+  const route = routes.find((candidate) => candidate.method === method);
+  if (route) return { ok: true, route };
+  return routes.length > 0 ? { ok: false, status: 405, allow: routes.map((candidate) => candidate.method) } : { ok: false, status: 404 };
 }
 
-/** The signature header a provider's function reads: the registry's, unless SIGNATURE_HEADER overrides it. */
+/** The signature header a provider's function reads: the registry's, unless the provider names a setting that overrides it. */
 export function signatureHeader(provider: ProviderDefinition, env: NodeJS.ProcessEnv = process.env): string {
-  const override = env.SIGNATURE_HEADER?.trim();
-  return override && override.length > 0 ? override : provider.signature.header;
+  const setting = provider.signature.headerSetting;
+  const override = setting ? env[setting]?.trim() : undefined;
+  return override ? override : provider.signature.header;
 }

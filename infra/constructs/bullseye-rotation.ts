@@ -13,7 +13,7 @@ import { PARTNER_API_DEFAULTS } from '../../shared/bullseye/partner-api.js';
 import { ENV } from '../../shared/config.js';
 import { PLACEHOLDER_PREFIX } from '../../shared/secrets/cache.js';
 import type { BullseyeApiSetting } from '../settings.js';
-import { BUNDLING, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, PROJECT_ROOT } from './function-bundle.js';
+import { bundledCode, PROJECT_ROOT } from './function-bundle.js';
 import { NAG_REASONS } from './provider-endpoint.js';
 
 export interface BullseyeRotationProps {
@@ -75,13 +75,7 @@ export class BullseyeRotation extends Construct {
 
     this.function = new NodejsFunction(this, 'Function', {
       description: "Rotates Bullseye's webhook secrets through its partner API (Secrets Manager rotation function)",
-      entry: join(PROJECT_ROOT, 'functions', 'bullseye-rotation', 'handler.ts'),
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
-      ...(props.code ? { code: props.code, handler: 'index.handler' } : { handler: 'handler' }),
-      bundling: BUNDLING,
-      runtime: LAMBDA_RUNTIME,
-      architecture: LAMBDA_ARCHITECTURE,
+      ...bundledCode(join(PROJECT_ROOT, 'functions', 'bullseye-rotation', 'handler.ts'), props.code),
       // setSecret waits up to the receivers' TTL (10 minutes at most), testSecret up to 45 s per webhook.
       timeout: Duration.minutes(15),
       memorySize: 256,

@@ -3,12 +3,12 @@ import { EventBus } from 'aws-cdk-lib/aws-events';
 import type { Code } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { PROVIDERS, type ProviderDefinition, type ProviderId } from '../shared/providers.js';
+import { SECRETS_DEFAULTS } from '../shared/secrets/cache.js';
 import { AlarmTopic } from './constructs/alarm-topic.js';
 import { BullseyeRotation } from './constructs/bullseye-rotation.js';
 import { CallbackApi } from './constructs/callback-api.js';
 import { ProviderEndpoint, type AlarmThresholds, type CustomerSource } from './constructs/provider-endpoint.js';
 import { CustomersTable, DedupeTable } from './constructs/tables.js';
-import { SECRETS_DEFAULTS } from '../shared/secrets/cache.js';
 import { DEFAULT_SETTINGS, type DeploymentSettings } from './settings.js';
 
 export interface SignedCallbacksStackProps extends StackProps {

@@ -96,7 +96,6 @@ export function loadLocalSecrets(path: string = secretsFileFromEnv()): Promise<L
 
 /** What `npm start` tells other local commands about itself while it runs (LOCAL_FILES.running). */
 export interface RunningStack {
-  readonly url: string;
   readonly secretsManagerEndpoint: string;
   readonly bullseyeApiUrl: string;
   /** The receivers' SECRETS_TTL_SECONDS: how long a rotation waits before Bullseye switches secrets. */
@@ -107,10 +106,10 @@ export function parseRunningStack(json: unknown): Loaded<RunningStack> {
   const o = json as Partial<Record<keyof RunningStack, unknown>> | null;
   if (
     typeof o !== 'object' || o === null ||
-    typeof o.url !== 'string' || typeof o.secretsManagerEndpoint !== 'string' ||
+    typeof o.secretsManagerEndpoint !== 'string' ||
     typeof o.bullseyeApiUrl !== 'string' || typeof o.receiverTtlSeconds !== 'number'
   ) {
     return { ok: false, error: 'not what npm start writes; restart npm start' };
   }
-  return { ok: true, value: { url: o.url, secretsManagerEndpoint: o.secretsManagerEndpoint, bullseyeApiUrl: o.bullseyeApiUrl, receiverTtlSeconds: o.receiverTtlSeconds } };
+  return { ok: true, value: { secretsManagerEndpoint: o.secretsManagerEndpoint, bullseyeApiUrl: o.bullseyeApiUrl, receiverTtlSeconds: o.receiverTtlSeconds } };
 }

@@ -59,7 +59,6 @@ async function main(): Promise<void> {
   const stack = await startLocalStack({ port: portFromEnv(), host: process.env.HOST?.trim() || '127.0.0.1' });
   console.log(banner(stack));
   const running: RunningStack = {
-    url: stack.url,
     secretsManagerEndpoint: stack.secretsManager.endpoint,
     bullseyeApiUrl: stack.bullseye.apiUrl,
     receiverTtlSeconds: numberFromEnv(process.env, ENV.secretsTtlSeconds, SECRETS_DEFAULTS.ttlMs / 1000),

@@ -75,7 +75,7 @@ const PENDING = 'AWSPENDING';
 export class RotationError extends Error {
   override readonly name = 'RotationError';
   constructor(
-    readonly step: RotationStep,
+    readonly step: RotationStep | 'unknown',
     readonly outcome: string,
     message: string,
   ) {
@@ -112,7 +112,7 @@ interface Context {
 /** Runs one step. Resolves when it is done (or had been done); rejects with a RotationError otherwise. */
 export async function runRotationStep(event: RotationEvent, deps: RotationDeps): Promise<void> {
   const step = parseStep(event.Step ?? '');
-  if (!step) throw new RotationError('createSecret', 'invalid_step', `unknown step "${String(event.Step).slice(0, 40)}"`);
+  if (!step) throw new RotationError('unknown', 'invalid_step', `unknown step "${String(event.Step).slice(0, 40)}"`);
   if (!event.SecretId || !event.ClientRequestToken) throw new RotationError(step, 'invalid_event', 'SecretId and ClientRequestToken are required');
   const context: Context = {
     event,

@@ -225,6 +225,7 @@ async function setSecret(context: Context): Promise<void> {
     await context.sleep(waitMs);
   }
 
+  // A read first: a key Bullseye refuses fails the step before either webhook has changed.
   const configuration = await deps.partnerApi.getWebhooks();
   if (!configuration.ok) throw new RotationError('setSecret', 'bullseye_rejected', describePartnerError(configuration.error));
   for (const type of WEBHOOK_TYPES) {
@@ -254,9 +255,17 @@ async function testSecret(context: Context): Promise<void> {
   }
 }
 
+const DELIVERED = /^(success|succeeded|successful|delivered|ok)$/i;
+const NOT_DELIVERED = /^(fail|failed|failure|error|rejected)$/i;
+
 function deliveredOk(entry: WebhookLogEntry): boolean {
   if (entry.statusCode !== undefined) return entry.statusCode >= 200 && entry.statusCode < 300;
-  return entry.status !== undefined && /^(success|succeeded|delivered|ok)$/i.test(entry.status);
+  return entry.status !== undefined && DELIVERED.test(entry.status);
+}
+
+/** The delivery has an outcome (not `pending`, `queued`, `retrying`...). */
+function settled(entry: WebhookLogEntry): boolean {
+  return entry.statusCode !== undefined || (entry.status !== undefined && (DELIVERED.test(entry.status) || NOT_DELIVERED.test(entry.status)));
 }
 
 /** Asks for a test delivery and waits for its entry in Bullseye's delivery logs. */
@@ -275,7 +284,7 @@ async function testDelivery(context: Context, type: WebhookType): Promise<Webhoo
     const logs = await deps.partnerApi.getWebhookLogs({ type, page: 1, pageSize: 20 });
     if (!logs.ok) throw new RotationError('testSecret', 'bullseye_rejected', describePartnerError(logs.error));
     const found = logs.value.entries.find(isOurs);
-    if (found && (found.statusCode !== undefined || found.status !== undefined)) return found;
+    if (found && settled(found)) return found;
     if (context.now() >= giveUpAt) {
       throw new RotationError('testSecret', 'test_delivery_missing', `no ${type} test delivery in Bullseye's logs within ${Math.round((giveUpAt - askedAt) / 1000)} s`);
     }

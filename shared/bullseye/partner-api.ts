@@ -346,22 +346,32 @@ export function rateLimitReset(headers: Headers, nowMs: number): number {
 
 /**
  * The API key from its own secret, `{"apiKey": "..."}` (or a plain string), read through the caller's
- * client. A placeholder (`REPLACE_WITH_...`) or an empty key is `no_api_key`, as is a failed read.
+ * client and kept for `maxAgeMs` (a test step polls the logs once a second; a replaced key is read
+ * within a minute). A placeholder (`REPLACE_WITH_...`) or an empty key is `no_api_key`, as is a failed
+ * read; neither is kept.
  */
-export function apiKeyFromSecret(client: SecretsManagerClient, secretId: string): ApiKeyProvider {
+export function apiKeyFromSecret(client: SecretsManagerClient, secretId: string, maxAgeMs = 60_000, now: () => number = Date.now): ApiKeyProvider {
+  let kept: { key: string; until: number } | undefined;
   return async () => {
-    const call = 'read API key secret';
-    let text: string | undefined;
-    try {
-      const got = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
-      text = got.SecretString;
-    } catch (error) {
-      return fail(call, 'no_api_key', 'ApiKeyUnavailable', `cannot read the API key secret: ${error instanceof Error ? error.name : 'error'}`);
-    }
-    const key = apiKeyIn(text ?? '');
-    if (key === undefined) return fail(call, 'no_api_key', 'ApiKeyNotSet', 'the API key secret has no "apiKey" value yet (still the placeholder?)');
-    return { ok: true, value: key };
+    if (kept && now() < kept.until) return { ok: true, value: kept.key };
+    const read = await readApiKey(client, secretId);
+    kept = read.ok ? { key: read.value, until: now() + maxAgeMs } : undefined;
+    return read;
   };
+}
+
+async function readApiKey(client: SecretsManagerClient, secretId: string): Promise<PartnerApiResult<string>> {
+  const call = 'read API key secret';
+  let text: string | undefined;
+  try {
+    const got = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+    text = got.SecretString;
+  } catch (error) {
+    return fail(call, 'no_api_key', 'ApiKeyUnavailable', `cannot read the API key secret: ${error instanceof Error ? error.name : 'error'}`);
+  }
+  const key = apiKeyIn(text ?? '');
+  if (key === undefined) return fail(call, 'no_api_key', 'ApiKeyNotSet', 'the API key secret has no "apiKey" value yet (still the placeholder?)');
+  return { ok: true, value: key };
 }
 
 export function apiKeyIn(secretString: string): string | undefined {

@@ -176,6 +176,21 @@ describe('the API key from its own secret ({"apiKey": ...})', () => {
     expect(result.ok).toBe(true);
   });
 
+  it('the key is read once per minute, not once per call; a failed read is not kept', async () => {
+    let clock = 0;
+    const key = apiKeyFromSecret(sdk, 'bullseye/api-key', 60_000, () => clock);
+    const before = sm.calls.GetSecretValue;
+    for (let i = 0; i < 5; i++) expect(await key()).toEqual({ ok: true, value: KEY });
+    expect(sm.calls.GetSecretValue - before).toBe(1);
+    clock = 60_000;
+    await key();
+    expect(sm.calls.GetSecretValue - before).toBe(2);
+    const missing = apiKeyFromSecret(sdk, 'bullseye/missing', 60_000, () => clock);
+    await missing();
+    await missing();
+    expect(sm.calls.GetSecretValue - before).toBe(4);
+  });
+
   it('a placeholder or a missing secret is no_api_key, and no request is sent', async () => {
     const before = bullseye.calls.get;
     for (const id of ['bullseye/placeholder', 'bullseye/missing']) {

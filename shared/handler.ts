@@ -2,10 +2,19 @@ import { ENV, numberFromEnv, signingSecretIdFromEnv } from './config.js';
 import { parseHttpEvent, type HttpRequest, type ParseFailure } from './http/request.js';
 import { errorResponse, jsonResponse, unavailableResponse, type HttpResponse } from './http/response.js';
 import { describeError, logger as defaultLogger, type Logger } from './log.js';
-import { matchRoute, signatureHeader, type ProviderDefinition, type RouteMatch, type RouteDefinition } from './providers.js';
+import {
+  matchRoute,
+  replayRuleOf,
+  signatureHeader,
+  type ProviderDefinition,
+  type ReplayRule,
+  type RouteDefinition,
+  type RouteMatch,
+} from './providers.js';
 import type { CandidatesResult, SecretsCache } from './secrets/cache.js';
 import { checkTimestamp, type TimestampCheck } from './signing/replay.js';
-import { signatureShape, verifySignature, type SignedMessage, type VerifyFailureReason } from './signing/verify.js';
+import { signedParts, signingKey, type SignedParts } from './signing/schemes.js';
+import { verifySignature, type SignedMessage, type VerifyFailureReason } from './signing/verify.js';
 
 /** What a provider's logic decided: the answer, and the outcome word the request log carries. */
 export interface Answer {
@@ -59,24 +68,11 @@ type TimestampFailure = Extract<TimestampCheck, { ok: false }>['reason'];
 
 type Parsed = { readonly ok: true; readonly value: unknown } | { readonly ok: false };
 
-/** The bytes the platform signed, as they arrived: the body, or for query-signed providers the raw query. */
-function messageAsSent(provider: ProviderDefinition, request: HttpRequest): SignedMessage {
-  return provider.signature.signs === 'body' ? request.rawBody : request.rawQuery;
-}
-
 /** A proxy may re-encode the query (e.g. `@` vs `%40`); the platform signed URLSearchParams' form. */
 const reserialisedQuery: AlternativeMessage = (request) => {
   const reserialised = request.query.toString();
   return reserialised === request.rawQuery ? undefined : reserialised;
 };
-
-/** Signature values from the header, with the platform's scheme prefix (such as `Bearer `) removed. */
-export function signatureValues(request: HttpRequest, header: string, scheme: string | undefined): string[] {
-  const values = request.headers.all(header);
-  if (!scheme) return values;
-  const prefix = `${scheme.trim().toLowerCase()} `;
-  return values.map((value) => (value.toLowerCase().startsWith(prefix) ? value.slice(prefix.length).trim() : value));
-}
 
 function parseJson(body: Buffer): Parsed {
   try {
@@ -86,11 +82,10 @@ function parseJson(body: Buffer): Parsed {
   }
 }
 
-/** The signed timestamp the provider's replay rule points at, from the query or the parsed body. */
-function signedTimestamp(provider: ProviderDefinition, request: HttpRequest, json: unknown): unknown {
-  const rule = provider.replay;
-  if (!rule) return undefined;
+/** The signed timestamp a replay rule points at: in the query, a header or the parsed body. */
+function signedTimestamp(rule: ReplayRule, request: HttpRequest, json: unknown): unknown {
   if (rule.in === 'query') return request.query.get(rule.field) ?? undefined;
+  if (rule.in === 'header') return request.headers.single(rule.field);
   return typeof json === 'object' && json !== null ? (json as Record<string, unknown>)[rule.field] : undefined;
 }
 
@@ -101,8 +96,13 @@ const SIGNATURE_FAILURE_MESSAGE: Record<'missing' | 'malformed' | 'mismatch', st
 };
 
 /** The answer to a request that got no further than `reason`: every refusal the pipeline makes, in one place. */
-function refusal(reason: VerifyFailureReason | 'secrets_unavailable' | 'secret_not_configured' | 'invalid_json' | TimestampFailure): Answer {
+type Refusal = VerifyFailureReason | 'secrets_unavailable' | 'secret_not_configured' | 'invalid_json' | 'malformed_timestamp_header' | TimestampFailure;
+
+function refusal(reason: Refusal): Answer {
   switch (reason) {
+    case 'malformed_timestamp_header':
+      // A Standard Webhooks timestamp is read before the signature: one that is not a number is a bad request.
+      return { outcome: 'malformed_timestamp', response: errorResponse(400, 'Malformed webhook-timestamp header') };
     case 'missing':
     case 'malformed':
     case 'mismatch':
@@ -144,20 +144,23 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
   const now = options.now ?? Date.now;
   const log = options.logger ?? defaultLogger;
   const secretIdOf = options.secretId ?? (() => signingSecretIdFromEnv(provider.id, env));
+  const rule = provider.signature;
   const header = signatureHeader(provider, env);
-  const replayWindowSeconds = provider.replay ? numberFromEnv(env, ENV.replayWindowSeconds, provider.replay.windowSeconds) : 0;
-  const alternativeMessage = options.alternativeSignedMessage ?? (provider.signature.signs === 'query' ? reserialisedQuery : undefined);
-  const { encoding, scheme } = provider.signature;
+  const replay = replayRuleOf(provider);
+  const replayWindowSeconds = replay ? numberFromEnv(env, ENV.replayWindowSeconds, replay.windowSeconds) : 0;
+  const alternativeMessage = options.alternativeSignedMessage ?? (rule.scheme === 'hmac-sha256' && rule.signs === 'query' ? reserialisedQuery : undefined);
+  const encoding = rule.scheme === 'hmac-sha256' ? rule.encoding : 'base64';
 
   /** The bytes as sent, then the platform's alternative form of them after a mismatch. */
-  function verify(request: HttpRequest, signatures: readonly string[], candidates: CandidatesResult): Verification {
+  function verify(request: HttpRequest, parts: Extract<SignedParts, { ok: true }>, candidates: CandidatesResult): Verification {
     if (!candidates.ok) return { ok: false, reason: 'secrets_unavailable' };
-    const asSent = messageAsSent(provider, request);
-    const result = verifySignature({ message: asSent, signatures, secrets: candidates.secrets, encoding });
-    if (result.ok) return { ok: true, message: asSent };
+    const secrets = candidates.secrets.map((secret) => signingKey(rule, secret));
+    const { signatures, message } = parts;
+    const result = verifySignature({ message, signatures, secrets, encoding });
+    if (result.ok) return { ok: true, message };
     const alternative = result.reason === 'mismatch' ? alternativeMessage?.(request) : undefined;
     if (alternative === undefined) return result;
-    const viaAlternative = verifySignature({ message: alternative, signatures, secrets: candidates.secrets, encoding });
+    const viaAlternative = verifySignature({ message: alternative, signatures, secrets, encoding });
     return viaAlternative.ok ? { ok: true, message: alternative } : viaAlternative;
   }
 
@@ -165,30 +168,30 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
    * Verifies with the cached secret versions. A mismatch (or a key still holding its placeholder) may
    * be a secret changed in the console since the cache filled: refresh, rate-limited, and verify once more.
    */
-  async function verifyWithRefresh(request: HttpRequest, route: RouteDefinition, secretId: string, signatures: readonly string[]): Promise<Verification> {
-    const first = verify(request, signatures, await secrets.candidates(secretId, route.secretKey));
+  async function verifyWithRefresh(request: HttpRequest, route: RouteDefinition, secretId: string, parts: Extract<SignedParts, { ok: true }>): Promise<Verification> {
+    const first = verify(request, parts, await secrets.candidates(secretId, route.secretKey));
     const worthRefreshing = !first.ok && (first.reason === 'mismatch' || first.reason === 'no_secret');
     if (!worthRefreshing || !(await secrets.refreshAfterMismatch(secretId))) return first;
-    return verify(request, signatures, await secrets.candidates(secretId, route.secretKey));
+    return verify(request, parts, await secrets.candidates(secretId, route.secretKey));
   }
 
   /** Signature, secrets, body, replay window, then the provider's logic: each step answers a bad input itself. */
   async function answer(request: HttpRequest, route: RouteDefinition): Promise<Answer> {
     const secretId = secretIdOf();
     if (!secretId) return refusal('secret_not_configured');
-    const signatures = signatureValues(request, header, scheme);
-    const shape = signatureShape(signatures, encoding);
-    if (shape !== 'ok') return refusal(shape);
+    const parts = signedParts(rule, request, header);
+    if (!parts.ok) return refusal(parts.reason);
 
-    const verified = await verifyWithRefresh(request, route, secretId, signatures);
+    const verified = await verifyWithRefresh(request, route, secretId, parts);
     if (!verified.ok) return refusal(verified.reason);
 
-    const json = provider.signature.signs === 'body' ? parseJson(request.rawBody) : { ok: true as const, value: undefined };
+    const signsQuery = rule.scheme === 'hmac-sha256' && rule.signs === 'query';
+    const json = signsQuery ? { ok: true as const, value: undefined } : parseJson(request.rawBody);
     if (!json.ok) return refusal('invalid_json');
 
     const receivedAtMs = now();
-    if (provider.replay) {
-      const fresh = checkTimestamp(signedTimestamp(provider, request, json.value), receivedAtMs, replayWindowSeconds);
+    if (replay) {
+      const fresh = checkTimestamp(signedTimestamp(replay, request, json.value), receivedAtMs, replayWindowSeconds);
       if (!fresh.ok) return refusal(fresh.reason);
     }
     return logic({ request, route, provider, json: json.value, signedMessage: verified.message, receivedAtMs });

@@ -1,12 +1,13 @@
 import { ENV } from './config.js';
+import { STANDARD_WEBHOOKS_HEADERS, STANDARD_WEBHOOKS_TOLERANCE_SECONDS } from './signing/standard-webhooks.js';
 import type { SignatureEncoding } from './signing/verify.js';
 
 /**
  * The provider registry: each platform declared once. Handlers, the CDK stack, the local server,
- * the send/verify tools and the benchmarks all read this, so adding a provider is one entry here
- * and one folder under functions/.
+ * the send/verify tools and the benchmarks all read this, so adding a webhook sender on a scheme we
+ * already verify is one entry here, and a lookup callback with its own contract is one entry plus
+ * one folder under functions/ (docs/adding-a-provider.md).
  */
-export type ProviderId = 'buddy' | 'talki' | 'bullseye' | 'buddystat' | 'helper';
 
 export type HttpMethod = 'GET' | 'POST';
 
@@ -19,21 +20,35 @@ export interface RouteDefinition {
   readonly eventFamily?: string;
 }
 
-export interface SignatureRule {
+/** A signature over the body or the query, in one header: the scheme most platforms here document. */
+export interface HmacSignatureRule {
+  readonly scheme: 'hmac-sha256';
   /** Header that carries the signature. */
   readonly header: string;
   /** An environment variable that overrides `header` for this provider alone (BuddyStat's doc names no header). */
   readonly headerSetting?: typeof ENV.signatureHeader;
   readonly encoding: SignatureEncoding;
   /** A prefix the platform puts before the signature value, such as `Bearer `. */
-  readonly scheme?: string;
+  readonly prefix?: string;
   /** What the platform signs: the raw body bytes, or the query string. */
   readonly signs: 'body' | 'query';
 }
 
+/**
+ * Standard Webhooks (shared/signing/standard-webhooks.ts): `webhook-id`, `webhook-timestamp` and
+ * `webhook-signature` headers, the id and timestamp signed with the body, `whsec_` secrets. The
+ * timestamp is checked within ±`toleranceSeconds` (REPLAY_WINDOW_SECONDS overrides it).
+ */
+export interface StandardWebhooksRule {
+  readonly scheme: 'standard-webhooks';
+  readonly toleranceSeconds: number;
+}
+
+export type SignatureRule = HmacSignatureRule | StandardWebhooksRule;
+
 export interface ReplayRule {
   /** Where the signed timestamp lives. */
-  readonly in: 'body' | 'query';
+  readonly in: 'body' | 'query' | 'header';
   readonly field: string;
   readonly windowSeconds: number;
 }
@@ -48,8 +63,19 @@ export interface TimeBudget {
   readonly memoryMb: number;
 }
 
+/**
+ * How the generic webhook handler (functions/webhook/handler.ts) reads a sender's events: a webhook
+ * sender whose events need no code of their own is served by it, with no folder under functions/.
+ */
+export interface GenericWebhookEvents {
+  /** Payload fields naming the event type; the first that holds a non-empty string wins. */
+  readonly typeFields: readonly string[];
+  /** The header carrying the sender's delivery id, which its retries repeat: the de-duplication key. */
+  readonly deliveryIdHeader?: string;
+}
+
 export interface ProviderDefinition {
-  readonly id: ProviderId;
+  readonly id: string;
   readonly title: string;
   readonly kind: 'lookup' | 'webhook';
   /** The platform's own contract, relative to the repository's parent (`../shared/providers/`). */
@@ -58,6 +84,8 @@ export interface ProviderDefinition {
   readonly signature: SignatureRule;
   readonly secretKeys: readonly string[];
   readonly replay?: ReplayRule;
+  /** Set for a webhook sender served by the generic webhook handler; providers without it have their own `functions/<id>/`. */
+  readonly genericWebhook?: GenericWebhookEvents;
   readonly budget: TimeBudget;
   /** Larger bodies get 413. Webhooks stay under EventBridge's 256 KB entry limit, with room for metadata. */
   readonly maxBodyBytes: number;
@@ -72,7 +100,7 @@ export const PROVIDERS = {
     kind: 'lookup',
     doc: 'shared/providers/buddy-identity-callback.txt',
     routes: [{ method: 'POST', path: '/buddy/identity', secretKey: 'signingSecret' }],
-    signature: { header: 'X-Platform-Signature', encoding: 'hex', signs: 'body' },
+    signature: { scheme: 'hmac-sha256', header: 'X-Platform-Signature', encoding: 'hex', signs: 'body' },
     secretKeys: ['signingSecret'],
     replay: { in: 'body', field: 'timestamp', windowSeconds: 300 },
     // Buddy does not publish its timeout, only that it retries once then falls back: answer fast.
@@ -85,7 +113,7 @@ export const PROVIDERS = {
     kind: 'lookup',
     doc: 'shared/providers/talki-backend-connect.txt',
     routes: [{ method: 'POST', path: '/talki/customer', secretKey: 'signingSecret' }],
-    signature: { header: 'X-Talki-Signature', encoding: 'hex', signs: 'body' },
+    signature: { scheme: 'hmac-sha256', header: 'X-Talki-Signature', encoding: 'hex', signs: 'body' },
     secretKeys: ['signingSecret'],
     budget: { platformTimeoutMs: 5_000, dependencyDeadlineMs: 3_000, functionTimeoutSeconds: 5, memoryMb: 512 },
     maxBodyBytes: 16 * KIB,
@@ -99,7 +127,7 @@ export const PROVIDERS = {
       { method: 'POST', path: '/bullseye/identification', secretKey: 'identification', eventFamily: 'identification' },
       { method: 'POST', path: '/bullseye/billing', secretKey: 'billing', eventFamily: 'billing' },
     ],
-    signature: { header: 'X-Bullseye-Signature', encoding: 'hex', signs: 'body' },
+    signature: { scheme: 'hmac-sha256', header: 'X-Bullseye-Signature', encoding: 'hex', signs: 'body' },
     secretKeys: ['identification', 'billing'],
     budget: { platformTimeoutMs: 10_000, dependencyDeadlineMs: 5_000, functionTimeoutSeconds: 10, memoryMb: 512 },
     maxBodyBytes: 240 * KIB,
@@ -111,7 +139,7 @@ export const PROVIDERS = {
     doc: 'shared/providers/buddystat-webhooks.txt',
     routes: [{ method: 'POST', path: '/buddystat/events', secretKey: 'signingSecret' }],
     // The doc names no header; X-BuddyStat-Signature is our default, SIGNATURE_HEADER overrides it.
-    signature: { header: 'X-BuddyStat-Signature', headerSetting: ENV.signatureHeader, encoding: 'hex', signs: 'body' },
+    signature: { scheme: 'hmac-sha256', header: 'X-BuddyStat-Signature', headerSetting: ENV.signatureHeader, encoding: 'hex', signs: 'body' },
     secretKeys: ['signingSecret'],
     budget: { platformTimeoutMs: 10_000, dependencyDeadlineMs: 6_000, functionTimeoutSeconds: 10, memoryMb: 512 },
     maxBodyBytes: 240 * KIB,
@@ -122,17 +150,43 @@ export const PROVIDERS = {
     kind: 'lookup',
     doc: 'shared/providers/helper-metadata-endpoint.txt',
     routes: [{ method: 'GET', path: '/helper/customer', secretKey: 'signingSecret' }],
-    signature: { header: 'Authorization', encoding: 'base64', scheme: 'Bearer ', signs: 'query' },
+    signature: { scheme: 'hmac-sha256', header: 'Authorization', encoding: 'base64', prefix: 'Bearer ', signs: 'query' },
     secretKeys: ['signingSecret'],
     replay: { in: 'query', field: 'timestamp', windowSeconds: 300 },
     budget: { platformTimeoutMs: 15_000, dependencyDeadlineMs: 5_000, functionTimeoutSeconds: 15, memoryMb: 512 },
     maxBodyBytes: 16 * KIB,
   },
-} as const satisfies Record<ProviderId, ProviderDefinition>;
+  standardwebhooks: {
+    id: 'standardwebhooks',
+    title: 'Standard Webhooks sender',
+    kind: 'webhook',
+    doc: 'https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md',
+    routes: [{ method: 'POST', path: '/standardwebhooks/events', secretKey: 'signingSecret' }],
+    signature: { scheme: 'standard-webhooks', toleranceSeconds: STANDARD_WEBHOOKS_TOLERANCE_SECONDS },
+    secretKeys: ['signingSecret'],
+    // The spec's recommended payload is `{ type, timestamp, data }`; the sender's retries repeat webhook-id.
+    genericWebhook: { typeFields: ['type'], deliveryIdHeader: STANDARD_WEBHOOKS_HEADERS.id },
+    // Svix, the most common such sender, waits 15 s for an answer.
+    budget: { platformTimeoutMs: 15_000, dependencyDeadlineMs: 6_000, functionTimeoutSeconds: 15, memoryMb: 512 },
+    maxBodyBytes: 240 * KIB,
+  },
+} as const satisfies Record<string, ProviderDefinition>;
+
+export type ProviderId = keyof typeof PROVIDERS;
+
+/** A registry entry, whose id is one of the registry's keys. */
+export type RegisteredProvider = ProviderDefinition & { readonly id: ProviderId };
 
 export const PROVIDER_IDS = Object.keys(PROVIDERS) as ProviderId[];
 
-export function providerById(id: string): ProviderDefinition | undefined {
+/** Where a provider's signed timestamp lives and how much skew it allows: its own rule, or the one its scheme carries. */
+export function replayRuleOf(provider: ProviderDefinition): ReplayRule | undefined {
+  const rule = provider.signature;
+  if (rule.scheme === 'standard-webhooks') return { in: 'header', field: STANDARD_WEBHOOKS_HEADERS.timestamp, windowSeconds: rule.toleranceSeconds };
+  return provider.replay;
+}
+
+export function providerById(id: string): RegisteredProvider | undefined {
   return Object.prototype.hasOwnProperty.call(PROVIDERS, id) ? PROVIDERS[id as ProviderId] : undefined;
 }
 
@@ -160,7 +214,8 @@ export function matchRoute(provider: ProviderDefinition, method: string, path: s
 
 /** The signature header a provider's function reads: the registry's, unless the provider names a setting that overrides it. */
 export function signatureHeader(provider: ProviderDefinition, env: NodeJS.ProcessEnv = process.env): string {
-  const setting = provider.signature.headerSetting;
-  const override = setting ? env[setting]?.trim() : undefined;
-  return override ? override : provider.signature.header;
+  const rule = provider.signature;
+  if (rule.scheme === 'standard-webhooks') return STANDARD_WEBHOOKS_HEADERS.signature;
+  const override = rule.headerSetting ? env[rule.headerSetting]?.trim() : undefined;
+  return override ? override : rule.header;
 }

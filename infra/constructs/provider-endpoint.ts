@@ -169,6 +169,7 @@ export class ProviderEndpoint extends Construct {
     );
 
     const environment: Record<string, string> = {
+      [ENV.providerId]: provider.id,
       [ENV.signingSecretId]: this.secret.secretArn,
       NODE_OPTIONS: '--enable-source-maps',
     };
@@ -192,7 +193,7 @@ export class ProviderEndpoint extends Construct {
     const routeList = provider.routes.map((r) => `${r.method} ${r.path}`).join(', ');
     this.function = new NodejsFunction(this, 'Function', {
       description: `${provider.title}: ${routeList}`,
-      ...bundledCode(handlerEntry(provider.id), props.code),
+      ...bundledCode(handlerEntry(provider), props.code),
       // The platform's own timeout: nothing keeps running after the caller has given up.
       timeout: Duration.seconds(provider.budget.functionTimeoutSeconds),
       memorySize: provider.budget.memoryMb,

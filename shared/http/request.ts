@@ -58,13 +58,25 @@ export class RequestHeaders {
     this.byName.set(key, [...(this.byName.get(key) ?? []), ...values]);
   }
 
+  /** Every value sent under `name`, as sent (REST v1 keeps repeats apart; HTTP APIs and function URLs comma-join them). */
+  raw(name: string): readonly string[] {
+    return this.byName.get(name.toLowerCase()) ?? [];
+  }
+
+  /** A header sent once, trimmed; undefined when it is absent, blank or repeated. */
+  single(name: string): string | undefined {
+    const values = this.raw(name);
+    const value = values.length === 1 ? values[0]!.trim() : '';
+    return value.length > 0 ? value : undefined;
+  }
+
   /**
    * Every value of a header: duplicates delivered as separate values (REST v1 multi-value headers)
    * and duplicates comma-joined by API Gateway HTTP APIs and function URLs, split and trimmed.
    * Only for headers whose values can never contain a comma themselves, such as signatures.
    */
   all(name: string): string[] {
-    return (this.byName.get(name.toLowerCase()) ?? [])
+    return this.raw(name)
       .flatMap((value) => value.split(','))
       .map((part) => part.trim())
       .filter((part) => part.length > 0);

@@ -21,7 +21,7 @@ export interface VerifyInput {
   /** Signature values as received (several when a header was repeated). */
   readonly signatures: readonly string[];
   /** Candidate secrets, current first; an empty one keeps its place but verifies nothing. */
-  readonly secrets: readonly string[];
+  readonly secrets: readonly SigningKey[];
   readonly encoding: SignatureEncoding;
 }
 
@@ -37,7 +37,10 @@ export function decodeSignature(signature: string, encoding: SignatureEncoding):
   return DIGEST_SHAPE[encoding].test(text) ? Buffer.from(text, encoding) : undefined;
 }
 
-export function hmacSha256(secret: string, message: SignedMessage): Buffer {
+/** An HMAC key: a secret's text (its UTF-8 bytes) or, for schemes that encode their keys, the bytes themselves. */
+export type SigningKey = string | Uint8Array;
+
+export function hmacSha256(secret: SigningKey, message: SignedMessage): Buffer {
   return createHmac('sha256', secret).update(message).digest();
 }
 

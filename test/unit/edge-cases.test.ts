@@ -4,10 +4,11 @@ import { toBuddyResponse } from '../../functions/buddy/contract.js';
 import { toHelperResponse } from '../../functions/helper/contract.js';
 import { toTalkiResponse } from '../../functions/talki/contract.js';
 import type { CustomerProfile } from '../../shared/customers/profile.js';
-import { jsonResponse, signatureValues, signedHandler, type VerifiedRequest } from '../../shared/handler.js';
+import { jsonResponse, signedHandler, type VerifiedRequest } from '../../shared/handler.js';
+import { signatureValues } from '../../shared/signing/schemes.js';
 import { parseHttpEvent } from '../../shared/http/request.js';
 import { createLogger, logLine, type LogFields } from '../../shared/log.js';
-import { matchRoute, PROVIDERS, signatureHeader } from '../../shared/providers.js';
+import { matchRoute, PROVIDERS, signatureHeader, type SignatureRule } from '../../shared/providers.js';
 import { SecretsCache } from '../../shared/secrets/cache.js';
 import { decodeSignature } from '../../shared/signing/verify.js';
 import { manualClock, STUB_SECRET_ID, stubbedSecretsManager } from '../fixtures/stubbed-secrets-manager.js';
@@ -107,7 +108,8 @@ describe('signature header', () => {
     const env = { SIGNATURE_HEADER: 'X-Webhook-Signature' };
     expect(signatureHeader(PROVIDERS.buddystat, env)).toBe('X-Webhook-Signature');
     for (const provider of Object.values(PROVIDERS).filter((p) => p.id !== 'buddystat')) {
-      expect(signatureHeader(provider, env)).toBe(provider.signature.header);
+      const rule: SignatureRule = provider.signature;
+      expect(signatureHeader(provider, env)).toBe(rule.scheme === 'hmac-sha256' ? rule.header : 'webhook-signature');
     }
   });
 });

@@ -45,7 +45,7 @@ export const NAG_REASONS = {
   runtime:
     'nodejs22.x is a supported Lambda runtime and the Node line this code is tested and bundled for (esbuild target node22). Moving to a newer runtime is a deliberate, tested change (one constant in infra/constructs/function-bundle.ts), not an automatic one.',
   secretRotation:
-    "The signing secret is issued by the third-party platform (Buddy, Talki, BuddyStat, Helper) and changed only in that platform's console: a Secrets Manager rotation Lambda has no API to change it there. Rotation is operator-driven and documented per platform in docs/deploy.md; the functions accept AWSPENDING and, for an hour, AWSPREVIOUS so rotation needs no redeploy and drops no requests. Bullseye, whose secret is set through its partner API, rotates automatically with -c bullseyeRotationDays=N.",
+    "The signing secret is issued by the third-party platform and changed only on that platform's side (its console or its own settings): a Secrets Manager rotation Lambda has no API to change it there. Rotation is operator-driven and documented per platform in docs/deploy.md; the functions accept AWSPENDING and, for an hour, AWSPREVIOUS so rotation needs no redeploy and drops no requests. Bullseye, whose secret is set through its partner API, rotates automatically with -c bullseyeRotationDays=N.",
   partnerApiKeyRotation:
     "The Bullseye partner API key is issued in the Bullseye partner account and the partner API documents no call to create or revoke keys, so no rotation Lambda can replace it. It is used only by the Bullseye rotation function; rotating it is an operator step documented in docs/deploy.md (create a key in the partner account, paste it into this secret, revoke the old key).",
 } as const;

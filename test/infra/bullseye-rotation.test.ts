@@ -104,7 +104,7 @@ describe('Bullseye automatic rotation in the stack', () => {
     });
   });
 
-  it('cdk-nag: clean; the rotation acknowledgement stays for the other four platforms only, and the API key has its own', () => {
+  it('cdk-nag: clean; the rotation acknowledgement stays for the other platforms only, and the API key has its own', () => {
     const { app, stack } = buildApp(new App({ context: { ...cdkJsonContext(), bullseyeRotationDays: '30' } }), { functionCode: () => INLINE_CODE });
     expect(() => app.synth()).not.toThrow();
     const report = new AwsSolutionsChecks(app).validateScope(app);

@@ -3,7 +3,9 @@ import { EventBus } from 'aws-cdk-lib/aws-events';
 import type { Code } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { PROVIDERS, type ProviderDefinition, type ProviderId, type RegisteredProvider } from '../shared/providers.js';
+import { SECRETS_DEFAULTS } from '../shared/secrets/cache.js';
 import { AlarmTopic } from './constructs/alarm-topic.js';
+import { BullseyeRotation } from './constructs/bullseye-rotation.js';
 import { CallbackApi } from './constructs/callback-api.js';
 import { ProviderEndpoint, type AlarmThresholds, type CustomerSource } from './constructs/provider-endpoint.js';
 import { CustomersTable, DedupeTable } from './constructs/tables.js';
@@ -39,6 +41,7 @@ export class SignedCallbacksStack extends Stack {
   readonly archive?: WebhookArchive;
   readonly exampleConsumer?: ExampleConsumer;
   readonly dashboard: OperationsDashboard;
+  readonly bullseyeRotation?: BullseyeRotation;
 
   constructor(scope: Construct, id: string, props: SignedCallbacksStackProps = {}) {
     const { settings: chosen, alarmThresholds, functionCode, ...stackProps } = props;
@@ -87,11 +90,27 @@ export class SignedCallbacksStack extends Stack {
         ...(this.eventBus ? { eventBus: this.eventBus } : {}),
         alarmTopic: this.alarmTopic.topic,
         ...(secretArn ? { secretArn } : {}),
+        ...(provider.id === 'bullseye' && settings.bullseyeRotation ? { rotatedAutomatically: true } : {}),
         ...(environment ? { environment } : {}),
         ...(alarmThresholds ? { alarmThresholds } : {}),
         ...(code ? { code } : {}),
         logRetention: settings.logRetention,
         metricNamespace,
+      });
+    }
+
+    const bullseye = this.endpoints.bullseye;
+    if (settings.bullseyeRotation && bullseye) {
+      const code = functionCode?.(bullseye.provider);
+      const ttl = settings.providerEnvironment.bullseye?.SECRETS_TTL_SECONDS;
+      this.bullseyeRotation = new BullseyeRotation(this, 'BullseyeRotation', {
+        secret: bullseye.secret,
+        rotationDays: settings.bullseyeRotation.days,
+        receiverTtlSeconds: ttl === undefined ? SECRETS_DEFAULTS.ttlMs / 1000 : Number(ttl),
+        api: settings.bullseyeRotation.api,
+        logRetention: settings.logRetention,
+        alarmTopic: this.alarmTopic.topic,
+        ...(code ? { code } : {}),
       });
     }
 

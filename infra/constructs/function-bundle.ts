@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { LogLevel, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Architecture, Runtime, type Code } from 'aws-cdk-lib/aws-lambda';
+import { LogLevel, OutputFormat, type BundlingOptions, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { ProviderDefinition } from '../../shared/providers.js';
 
 /** The repository root: where package-lock.json, tsconfig.json and functions/ live. */
@@ -47,3 +47,19 @@ export const BUNDLING: BundlingOptions = {
   forceDockerBundling: false,
   logLevel: LogLevel.WARNING,
 };
+
+/**
+ * What every function's NodejsFunction shares: `entry` bundled as above on the common runtime and
+ * architecture, or, in tests, `code` deployed as it is (its handler must be `index.handler`).
+ */
+export function bundledCode(entry: string, code?: Code): NodejsFunctionProps {
+  return {
+    entry,
+    projectRoot: PROJECT_ROOT,
+    depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+    ...(code ? { code, handler: 'index.handler' } : { handler: 'handler' }),
+    bundling: BUNDLING,
+    runtime: LAMBDA_RUNTIME,
+    architecture: LAMBDA_ARCHITECTURE,
+  };
+}

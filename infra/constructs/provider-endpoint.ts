@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { CfnOutput, Duration, Fn, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import { HttpMethod, HttpRoute, HttpRouteKey, PayloadFormatVersion } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -19,7 +18,7 @@ import { consoleSetting } from '../consoles.js';
 import type { CustomerApiSetting, TunableEnvName } from '../settings.js';
 import { thresholdAlarm } from './alarm-topic.js';
 import type { CallbackApi } from './callback-api.js';
-import { BUNDLING, handlerEntry, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, PROJECT_ROOT } from './function-bundle.js';
+import { bundledCode, handlerEntry } from './function-bundle.js';
 import type { CustomersTable, DedupeTable } from './tables.js';
 
 /** Alarm thresholds, each counted over one 5-minute period. */
@@ -47,10 +46,14 @@ export const NAG_REASONS = {
     'nodejs22.x is a supported Lambda runtime and the Node line this code is tested and bundled for (esbuild target node22). Moving to a newer runtime is a deliberate, tested change (one constant in infra/constructs/function-bundle.ts), not an automatic one.',
   synchronousOnly:
     'The function is only ever invoked synchronously, by its function URL and by the HTTP API: the platform waits for the answer and retries on a non-2xx itself. A Lambda dead-letter queue (or an on-failure destination) receives only failed asynchronous invocations, so it would stay empty forever. Failed deliveries are visible as 5xx answers (server-errors alarm) and on the operations dashboard; events that reached the bus are archived for replay.',
+  rotationSteps:
+    "Secrets Manager drives the rotation: it invokes each of the four steps, records a failed step and retries the rotation itself, and the failed-rotation alarm pages on any error of this function. A Lambda dead-letter queue would only hold copies of step invocations that Secrets Manager already retries, and replaying one out of order against the secret's staging labels is not safe.",
   tracing:
     'Each request writes one JSON log line (provider, outcome, status, latency) that the alarms and the operations dashboard read. Active X-Ray tracing without instrumenting the SDK clients records only the invocation the Lambda metrics already show, and instrumenting them adds the X-Ray SDK to every bundle and its cold start. Turn it on with tracing: Tracing.ACTIVE on the function if you want service maps; it costs per trace beyond the free tier.',
   secretRotation:
-    'The signing secret is issued by the third-party platform (or, for Bullseye, set by us through its API); a Secrets Manager rotation Lambda cannot change it on the platform side. Rotation is operator-driven and documented per platform in docs/deploy.md; the functions accept AWSPENDING and, for an hour, AWSPREVIOUS so rotation needs no redeploy and drops no requests.',
+    "The signing secret is issued by the third-party platform and changed only on that platform's side (its console or its own settings): a Secrets Manager rotation Lambda has no API to change it there. Rotation is operator-driven and documented per platform in docs/deploy.md; the functions accept AWSPENDING and, for an hour, AWSPREVIOUS so rotation needs no redeploy and drops no requests. Bullseye, whose secret is set through its partner API, rotates automatically with -c bullseyeRotationDays=N.",
+  partnerApiKeyRotation:
+    "The Bullseye partner API key is issued in the Bullseye partner account and the partner API documents no call to create or revoke keys, so no rotation Lambda can replace it. It is used only by the Bullseye rotation function; rotating it is an operator step documented in docs/deploy.md (create a key in the partner account, paste it into this secret, revoke the old key).",
 } as const;
 
 /**
@@ -72,6 +75,8 @@ export interface ProviderEndpointProps {
   readonly alarmTopic?: ITopic;
   /** Use this existing secret (complete ARN) instead of creating one. */
   readonly secretArn?: string;
+  /** A rotation function rotates the secret (Bullseye with bullseyeRotationDays): no rotation finding to acknowledge. */
+  readonly rotatedAutomatically?: boolean;
   readonly logRetention: RetentionDays;
   /** Extra tunables for this function (signature header, Talki's user-token field, cache timings). */
   readonly environment?: Partial<Record<TunableEnvName, string>>;
@@ -148,7 +153,7 @@ export class ProviderEndpoint extends Construct {
         secretObjectValue: Object.fromEntries(provider.secretKeys.map((key) => [key, SecretValue.unsafePlainText(`${PLACEHOLDER_PREFIX}${key}`)])),
         removalPolicy: RemovalPolicy.RETAIN,
       });
-      Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: NAG_REASONS.secretRotation });
+      if (!props.rotatedAutomatically) Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: NAG_REASONS.secretRotation });
       this.secret = secret;
     }
 
@@ -194,13 +199,7 @@ export class ProviderEndpoint extends Construct {
     const routeList = provider.routes.map((r) => `${r.method} ${r.path}`).join(', ');
     this.function = new NodejsFunction(this, 'Function', {
       description: `${provider.title}: ${routeList}`,
-      entry: handlerEntry(provider),
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
-      ...(props.code ? { code: props.code, handler: 'index.handler' } : { handler: 'handler' }),
-      bundling: BUNDLING,
-      runtime: LAMBDA_RUNTIME,
-      architecture: LAMBDA_ARCHITECTURE,
+      ...bundledCode(handlerEntry(provider), props.code),
       // The platform's own timeout: nothing keeps running after the caller has given up.
       timeout: Duration.seconds(provider.budget.functionTimeoutSeconds),
       memorySize: provider.budget.memoryMb,

@@ -82,6 +82,14 @@ describe('cdk-nag AwsSolutions and Serverless (as the app runs them: CDK policy-
     for (const reason of REASONS) expect(reason.length).toBeGreaterThan(150);
   });
 
+  it('with every optional part on (example consumer, Bullseye rotation): both packs still clean', () => {
+    const { app: full } = buildApp(testApp({ exampleConsumer: 'true', bullseyeRotationDays: '30' }), { functionCode: () => INLINE_CODE });
+    for (const pack of [new AwsSolutionsChecks(full), new ServerlessChecks(full)]) {
+      const report = pack.validateScope(full);
+      expect(report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+    }
+  });
+
   it('an unacknowledged finding fails the synth (so CI catches a new one)', () => {
     const { app: other, stack: otherStack } = buildApp(testApp({ providers: 'helper' }), { functionCode: () => INLINE_CODE });
     new Secret(otherStack, 'UnreviewedSecret');

@@ -5,7 +5,7 @@ import { build } from 'esbuild';
 import { BUNDLE_FILE, bundleOptions, handlerEntry, PROJECT_ROOT } from '../infra/constructs/function-bundle.js';
 import { PROVIDERS } from '../shared/providers.js';
 import { buildPlatformRequest } from '../local/platform-requests.js';
-import { BASELINE_SECRET, benchBundle, coldFigures, coldRounds, eventOfKind, findNode22, signedRequest, startColdRig, type ColdTarget } from './cold-start.js';
+import { BASELINE_SECRET, benchBundle, benchBundleSource, coldFigures, coldRounds, eventOfKind, findNode22, signedRequest, startColdRig, type ColdTarget } from './cold-start.js';
 import { fixed } from './support.js';
 
 /**
@@ -53,14 +53,13 @@ async function main(): Promise<void> {
       const withoutPlugin = { ...bundleOptions(handlerEntry(PROVIDERS[provider]), dir('import')), plugins: [] };
       await build(withoutPlugin);
       const shipped = await benchBundle(handlerEntry(PROVIDERS[provider]), dir('shipped'));
-      const { entryPoints: _, ...initOptions } = bundleOptions('', dir('init'));
-      await build({ ...initOptions, stdin: { contents: initFetchEntry(provider), resolveDir: PROJECT_ROOT, loader: 'ts' } });
+      const initFetch = await benchBundleSource(initFetchEntry(provider), dir('init'));
       const common = { env: rig.providerEnv(provider), event: () => eventOfKind('function-url', signedRequest(provider)) };
       targets.push(
         { label: `${provider}: before (source maps loaded, ESM import of node:http)`, file: join(dir('import'), BUNDLE_FILE), nodeOptions: '--enable-source-maps', ...common },
         { label: `${provider}: source maps not loaded`, file: join(dir('import'), BUNDLE_FILE), nodeOptions: '', ...common },
         { label: `${provider}: + node:http/https through require (shipped)`, file: shipped.file, nodeOptions: '', ...common },
-        { label: `${provider}: shipped + secret fetched during init (not shipped)`, file: join(dir('init'), BUNDLE_FILE), nodeOptions: '', ...common },
+        { label: `${provider}: shipped + secret fetched during init (not shipped)`, file: initFetch.file, nodeOptions: '', ...common },
       );
     }
     const samples = await coldRounds(node22.path, targets, rig, rounds);

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createProviderHandler, defaultProviderDeps } from '../functions/index.js';
-import { bundleFunction, BUNDLE_FILE, handlerEntry, PROJECT_ROOT } from '../infra/constructs/function-bundle.js';
+import { build } from 'esbuild';
+import { bundleFunction, bundleOptions, BUNDLE_FILE, handlerEntry, PROJECT_ROOT } from '../infra/constructs/function-bundle.js';
 import { ENV } from '../shared/config.js';
 import { seedCustomers } from '../shared/customers/from-env.js';
 import { DynamoDbDirectory } from '../shared/customers/dynamodb.js';
@@ -108,6 +109,14 @@ export async function shippedBundles(outdir: string, providers: readonly Provide
 /** Bundles a bench-only entry (the baseline, a peer handler) with the stack's own bundling function. */
 export async function benchBundle(entry: string, outdir: string): Promise<{ file: string; bytes: number }> {
   await bundleFunction(entry, outdir);
+  const file = join(outdir, BUNDLE_FILE);
+  return { file, bytes: statSync(file).size };
+}
+
+/** Bundles TypeScript source text (imports resolved from the project root) with the stack's own options. */
+export async function benchBundleSource(contents: string, outdir: string): Promise<{ file: string; bytes: number }> {
+  const { entryPoints: _, ...options } = bundleOptions('', outdir);
+  await build({ ...options, stdin: { contents, resolveDir: PROJECT_ROOT, loader: 'ts' } });
   const file = join(outdir, BUNDLE_FILE);
   return { file, bytes: statSync(file).size };
 }

@@ -2,6 +2,7 @@ import { PROVIDER_IDS, PROVIDERS, type ProviderId } from '../shared/providers.js
 import { readCommand, runCommand, usageError } from './cli.js';
 import { DEFAULT_PORT, loadLocalSecrets, portFromEnv, secretsFileFromEnv } from './defaults.js';
 import {
+  anotherSecret,
   buildPlatformRequest,
   defaultEventType,
   eventTypesFor,
@@ -22,7 +23,7 @@ const STALE_BY_MS = 10 * 60 * 1000;
 const USAGE = `usage: npm run send -- <provider> [options]
 
   <provider>               ${PROVIDER_IDS.join(' | ')}
-  --event TYPE             webhooks: bullseye ${eventTypesFor('bullseye').join('|')}; buddystat ${eventTypesFor('buddystat').join('|')}
+  --event TYPE             webhooks: bullseye ${eventTypesFor('bullseye').join('|')}; buddystat ${eventTypesFor('buddystat').join('|')}; standardwebhooks: any type
   --url URL                where to send (a deployed function URL); default http://localhost:\${PORT:-${DEFAULT_PORT}}
   --secret S               the signing secret (or the whole secret JSON); default: the dev secret in ${secretsFileFromEnv()}
   --email EMAIL            helper: the customer's email (also used in the bullseye identification example)
@@ -65,8 +66,8 @@ async function main(argv: string[]): Promise<number> {
 
   const events = eventTypesFor(provider);
   const eventType = values.event ?? defaultEventType(provider);
-  if (values.event !== undefined && events.length === 0) return fail(`${provider} is a lookup: it takes no --event`);
-  // BuddyStat forwards types outside its doc's four (marked unknown), so any event name may be sent.
+  if (values.event !== undefined && PROVIDERS[provider].kind === 'lookup') return fail(`${provider} is a lookup: it takes no --event`);
+  // BuddyStat and generic webhook senders forward any type (BuddyStat marks those outside its doc's four unknown).
   if (provider === 'bullseye' && eventType !== undefined && !events.includes(eventType)) {
     return fail(`bullseye events: ${events.join(', ')}`);
   }
@@ -83,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
   if (secret === undefined) return fail(`the secret has no "${route.secretKey}" key for ${route.path}`);
 
   const options: PlatformRequestOptions = {
-    secret: values['bad-signature'] ? `${secret}-wrong` : secret,
+    secret: values['bad-signature'] ? anotherSecret(secret) : secret,
     now: Date.now() - (values.stale ? STALE_BY_MS : 0),
     test: values.test,
     ...(eventType !== undefined ? { eventType } : {}),

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Stage } from 'aws-cdk-lib';
-import { Architecture, Code, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Code, Runtime, type FunctionProps } from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 import { build, type BuildOptions, type BuildResult, type Plugin } from 'esbuild';
 import type { ProviderDefinition } from '../../shared/providers.js';
@@ -88,15 +88,20 @@ export function bundleFunction(entry: string, outdir: string, extra: Pick<BuildO
   return build({ ...bundleOptions(entry, outdir), ...extra });
 }
 
-/** The script `functionCode` runs: esbuild plugins need its asynchronous API, which CDK's synchronous bundling hooks cannot await. */
+/** The script each function's bundling runs: esbuild plugins need its asynchronous API, which CDK's synchronous bundling hooks cannot await. */
 const BUNDLE_SCRIPT = join(PROJECT_ROOT, 'infra', 'bundle.ts');
 
 /**
- * The function's code asset: `entry` bundled by `bundleFunction` in a child process (tsx runs the
- * TypeScript), into a fresh directory under the app's output directory (removed with it) that CDK
- * then stages as the asset.
+ * What every function shares: its code, `entry` bundled by `bundleFunction` in a child process (tsx
+ * runs the TypeScript) into a fresh directory under the app's output directory (removed with it),
+ * which CDK stages as the asset; or, in tests, `code` deployed as it is. Handler `index.handler` on
+ * the common runtime and architecture.
  */
-export function functionCode(scope: IConstruct, entry: string): Code {
+export function bundledCode(scope: IConstruct, entry: string, code?: Code): Pick<FunctionProps, 'code' | 'handler' | 'runtime' | 'architecture'> {
+  return { code: code ?? functionCode(scope, entry), handler: LAMBDA_HANDLER, runtime: LAMBDA_RUNTIME, architecture: LAMBDA_ARCHITECTURE };
+}
+
+function functionCode(scope: IConstruct, entry: string): Code {
   const parent = Stage.of(scope)?.outdir ?? tmpdir();
   mkdirSync(parent, { recursive: true });
   const outdir = mkdtempSync(join(parent, 'bundle-'));

@@ -2,10 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { describeMachine, errorText, skippedSection, type Machine, type SectionResult, type Table } from './support.js';
 
 /**
- * `npm run bench`: prints, in one run, the four figures the project promises (handler cost vs. the
- * verification floor and the Powertools peer, cold start of the shipped bundles on Node 22, Secrets
- * Manager calls, local throughput), each
- * next to its target with `ok` or `MISSED`. Always exits 0 when it could measure: a missed target is
+ * `npm run bench`: prints, in one run, the four figures the project promises (warm handler cost vs.
+ * the Powertools peer, cold start of the shipped bundles on Node 22, Secrets Manager calls, local
+ * throughput), each next to its target with `ok` or `MISSED`. Always exits 0 when it could measure: a missed target is
  * a finding, not a crash. The test suite never checks timings; this does, and only prints them.
  *
  *   npm run bench                         all four sections

@@ -30,7 +30,8 @@ export interface PeerOptions {
   readonly coldRounds: number;
 }
 
-type Invoke = (event: unknown) => Promise<{ statusCode?: number }>;
+/** A Lambda handler as the bench calls it: ours ignores the context, the peer's Logger reads it. */
+type Invoke = (event: unknown, context: Context) => Promise<{ statusCode?: number }>;
 
 /** What Lambda passes as the context; the peer's Logger reads it (addContext). */
 const CONTEXT: Context = {
@@ -122,13 +123,12 @@ async function warmFigures(options: PeerOptions): Promise<Record<PeerId, Warm>> 
       const oursEvent = eventOf(platformRequest(provider));
       const peerEvent = eventOf(platformRequest(provider, Date.now()));
       const peer = peers[provider];
-      const statuses = await muted(async () => [(await ours(oursEvent)).statusCode, (await (peer as (e: unknown, c: Context) => Promise<{ statusCode?: number }>)(peerEvent, CONTEXT)).statusCode]);
+      const statuses = await muted(async () => [(await ours(oursEvent, CONTEXT)).statusCode, (await peer(peerEvent, CONTEXT)).statusCode]);
       if (statuses.some((s) => s !== 200)) {
         result[provider] = { oursNs: NaN, peerNs: NaN, ratio: NaN, statuses };
         continue;
       }
-      const peerCall = peer as (e: unknown, c: Context) => Promise<unknown>;
-      result[provider] = { ...(await warmPair(() => ours(oursEvent), () => peerCall(peerEvent, CONTEXT), options)), statuses };
+      result[provider] = { ...(await warmPair(() => ours(oursEvent, CONTEXT), () => peer(peerEvent, CONTEXT), options)), statuses };
     }
     return result;
   } finally {

@@ -2,7 +2,7 @@ import { parseHttpEvent, type HttpRequest } from './http/request.js';
 import { errorResponse, jsonResponse, unavailableResponse, type HttpResponse } from './http/response.js';
 import { ENV, numberFromEnv, signingSecretIdFromEnv } from './config.js';
 import { describeError, logger as defaultLogger, type Logger } from './log.js';
-import { matchRoute, signatureHeader, type ProviderDefinition, type RouteDefinition } from './providers.js';
+import { matchRoute, secretsDeadlineMs, signatureHeader, type ProviderDefinition, type RouteDefinition } from './providers.js';
 import { checkTimestamp } from './signing/replay.js';
 import { decodeSignatures, shapeOf, verifyDigests, type DecodedSignatures, type SignedMessage, type VerifyResult } from './signing/verify.js';
 import type { CandidatesResult, SecretsCache, SecretStage } from './secrets/cache.js';
@@ -174,6 +174,8 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
   const header = signatureHeader(provider, env);
   const replayWindowSeconds = provider.replay ? numberFromEnv(env, ENV.replayWindowSeconds, provider.replay.windowSeconds) : 0;
   const alternativeMessage = options.alternativeSignedMessage ?? (provider.signature.signs === 'query' ? reserialisedQuery : undefined);
+  // A request waits for Secrets Manager only when nothing usable is cached, and then only this long.
+  const secretsOptions = { keys: provider.secretKeys, waitMs: secretsDeadlineMs(provider.budget) };
   /**
    * The bytes as sent, then the alternative form only after a mismatch: a warm valid request makes
    * no generator and no closure for a fallback it never needs.
@@ -223,9 +225,9 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
     }
     const signed = new SignedRequest(request, route, id, decoded);
     // Warm cache: the candidates as a value, so the common path verifies without awaiting.
-    const cached = secrets.cachedCandidates(id, route.secretKey);
+    const cached = secrets.cachedCandidates(id, route.secretKey, provider.secretKeys);
     if (cached) return verifyThenAdmit(signed, cached);
-    return secrets.candidates(id, route.secretKey).then((candidates) => verifyThenAdmit(signed, candidates));
+    return secrets.candidates(id, route.secretKey, secretsOptions).then((candidates) => verifyThenAdmit(signed, candidates));
   };
 
   const verifyThenAdmit = (signed: SignedRequest, candidates: CandidatesResult): Answer | Promise<Answer> => {
@@ -237,16 +239,19 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
 
   /** A mismatch may be a secret rotated in the console since the cache filled: refresh (rate-limited) and verify once more. */
   const refreshThenAdmit = async (signed: SignedRequest, candidates: CandidatesResult, result: VerifyResult): Promise<Answer> => {
-    if (!(await secrets.refreshAfterMismatch(signed.secretId))) return admit(signed, candidates, result);
-    const refreshed = await secrets.candidates(signed.secretId, signed.route.secretKey);
+    if (!(await secrets.refreshAfterMismatch(signed.secretId, secretsOptions))) return admit(signed, candidates, result);
+    const refreshed = await secrets.candidates(signed.secretId, signed.route.secretKey, secretsOptions);
     return admit(signed, refreshed, verify(signed, refreshed));
   };
 
   /** The verification's verdict, then the replay window, then the provider's logic. */
   const admit = (signed: SignedRequest, candidates: CandidatesResult, result: VerifyResult | undefined): Answer | Promise<Answer> => {
-    if (!result || !candidates.ok) {
-      return { outcome: 'secrets_unavailable', response: unavailableResponse('Signing secret temporarily unavailable', 5) };
+    if (!candidates.ok) {
+      return candidates.reason === 'secret_misconfigured'
+        ? { outcome: 'secret_misconfigured', response: unavailableResponse('Signing secret misconfigured', 30) }
+        : { outcome: 'secrets_unavailable', response: unavailableResponse('Signing secret temporarily unavailable', candidates.retryAfterSeconds) };
     }
+    if (!result) return { outcome: 'secrets_unavailable', response: unavailableResponse('Signing secret temporarily unavailable', 5) };
     if (!result.ok) {
       if (result.reason === 'no_secret') {
         return { outcome: 'secret_not_configured', response: unavailableResponse('Signing secret not configured', 30) };

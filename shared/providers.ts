@@ -58,6 +58,28 @@ export interface ProviderDefinition {
   readonly budget: TimeBudget;
   /** Larger bodies get 413. Webhooks stay under EventBridge's 256 KB entry limit, with room for metadata. */
   readonly maxBodyBytes: number;
+  /**
+   * The function's reserved concurrency: the most instances a flood can start, so it cannot take the
+   * account's concurrency from other functions, and the most it can cost. At ~50 ms a request, N
+   * instances answer about 20 x N requests a second. `-c concurrency.<id>=N` changes it.
+   */
+  readonly reservedConcurrency: number;
+}
+
+/**
+ * Time kept back from the function timeout for what no deadline covers: Lambda's own invoke overhead,
+ * parsing, verifying and writing the log line.
+ */
+export const ANSWER_HEADROOM_MS = 500;
+
+/**
+ * How long a request may wait for Secrets Manager when nothing usable is cached (a cold container, or
+ * a secret past its staleness ceiling): what the function timeout leaves once the dependency deadline
+ * and the headroom are kept back. Past it the handler answers 503 with Retry-After, so the slowest
+ * answer is this wait plus the dependency deadline, inside the function timeout.
+ */
+export function secretsDeadlineMs(budget: TimeBudget): number {
+  return budget.functionTimeoutSeconds * 1000 - budget.dependencyDeadlineMs - ANSWER_HEADROOM_MS;
 }
 
 const KIB = 1024;
@@ -75,6 +97,7 @@ export const PROVIDERS = {
     // Buddy does not publish its timeout, only that it retries once then falls back: answer fast.
     budget: { platformTimeoutMs: 3_000, dependencyDeadlineMs: 1_500, functionTimeoutSeconds: 3, memoryMb: 512 },
     maxBodyBytes: 16 * KIB,
+    reservedConcurrency: 10,
   },
   talki: {
     id: 'talki',
@@ -86,6 +109,7 @@ export const PROVIDERS = {
     secretKeys: ['signingSecret'],
     budget: { platformTimeoutMs: 5_000, dependencyDeadlineMs: 3_000, functionTimeoutSeconds: 5, memoryMb: 512 },
     maxBodyBytes: 16 * KIB,
+    reservedConcurrency: 10,
   },
   bullseye: {
     id: 'bullseye',
@@ -100,6 +124,7 @@ export const PROVIDERS = {
     secretKeys: ['identification', 'billing'],
     budget: { platformTimeoutMs: 10_000, dependencyDeadlineMs: 5_000, functionTimeoutSeconds: 10, memoryMb: 512 },
     maxBodyBytes: 240 * KIB,
+    reservedConcurrency: 5,
   },
   buddystat: {
     id: 'buddystat',
@@ -112,6 +137,7 @@ export const PROVIDERS = {
     secretKeys: ['signingSecret'],
     budget: { platformTimeoutMs: 10_000, dependencyDeadlineMs: 6_000, functionTimeoutSeconds: 10, memoryMb: 512 },
     maxBodyBytes: 240 * KIB,
+    reservedConcurrency: 5,
   },
   helper: {
     id: 'helper',
@@ -124,6 +150,7 @@ export const PROVIDERS = {
     replay: { in: 'query', field: 'timestamp', windowSeconds: 300 },
     budget: { platformTimeoutMs: 15_000, dependencyDeadlineMs: 5_000, functionTimeoutSeconds: 15, memoryMb: 512 },
     maxBodyBytes: 16 * KIB,
+    reservedConcurrency: 5,
   },
 } as const satisfies Record<ProviderId, ProviderDefinition>;
 

@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { defaultSecretsManagerClient, secretForKey } from '../secrets/cache.js';
+import { defaultSecretsManagerClient, readSecretKey, SECRET_PROBLEMS } from '../secrets/cache.js';
 import { normaliseEmail, parseCustomerProfile } from './parse.js';
 import type { CustomerDirectory, CustomerProfile, LookupOptions } from './profile.js';
 
@@ -180,9 +180,10 @@ export function bearerTokenFromSecret(secretId: string, client?: SecretsManagerC
   const read = async (): Promise<string> => {
     secrets ??= defaultSecretsManagerClient();
     const result = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
-    const token = result.SecretString === undefined ? undefined : secretForKey(result.SecretString, 'token');
-    if (token === undefined) throw new Error(`secret ${secretId} holds no bearer token (expected the token or {"token": "..."})`);
-    return token;
+    const read = readSecretKey(result.SecretString ?? '', 'token');
+    if (read.kind === 'misconfigured') throw new Error(`secret ${secretId} is misconfigured: ${SECRET_PROBLEMS[read.problem]}`);
+    if (read.kind === 'absent') throw new Error(`secret ${secretId} holds no bearer token (expected the token or {"token": "..."})`);
+    return read.value;
   };
 
   return async (request: TokenRequest = {}) => {

@@ -14,7 +14,9 @@ import { createLogger, logLine, requestLine, type LogFields, type LogLevel } fro
 import { matchRoute, PROVIDER_IDS, PROVIDERS, type ProviderDefinition } from '../../shared/providers.js';
 import { SecretsCache, SECRETS_DEFAULTS } from '../../shared/secrets/cache.js';
 import { decodeSignature, hmacSha256 } from '../../shared/signing/verify.js';
-import { manualClock, STUB_SECRET_ID, stubbedSecretsManager } from '../fixtures/stubbed-secrets-manager.js';
+import { manualClock, secretsManagerWith } from '../support/secrets-manager.js';
+
+const STUB_SECRET_ID = 'webhooks/test';
 import { EVENT_KINDS, eventFor, httpV2Event } from '../support/events.js';
 
 /**
@@ -300,8 +302,8 @@ describe.each(EVENT_KINDS)('signedHandler warm path (%s)', (kind) => {
 
   function setup() {
     const clock = manualClock(NOW_MS);
-    const sm = stubbedSecretsManager({ value: { signingSecret: SECRET }, now: clock.now });
-    const secrets = new SecretsCache({ client: sm.client, now: clock.now, logger: createLogger(() => undefined) });
+    const { sm, client } = secretsManagerWith(STUB_SECRET_ID, { signingSecret: SECRET }, { now: clock.now });
+    const secrets = new SecretsCache({ client, now: clock.now, logger: createLogger(() => undefined) });
     const seen: VerifiedRequest[] = [];
     const handler = signedHandler({ provider: PROVIDERS.buddy, secrets, now: clock.now, logger: createLogger(() => undefined), env: { SIGNING_SECRET_ID: STUB_SECRET_ID } }, async (verified) => {
       seen.push(verified);

@@ -1,4 +1,4 @@
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createSecretsManagerStandIn, type InProcessClientOptions, type InProcessSecretsManager } from '../../local/stand-ins/secrets-manager.js';
 
 /** A settable clock in epoch milliseconds. */
@@ -34,4 +34,14 @@ export function secretsManagerWith(
   sm.put(secretId, typeof value === 'string' ? value : JSON.stringify(value));
   offset = 0;
   return { sm, client: sm.client(options.client) };
+}
+
+/**
+ * One call through a throwaway client, with real timers: the SDK reads its shared config files on
+ * the first call in a process (real I/O that fake timers would race). Call it before faking time.
+ */
+export async function warmUpSecretsManagerClient(): Promise<void> {
+  const { client } = secretsManagerWith('warm-up', 'warm-up', { now: Date.now });
+  await client.send(new GetSecretValueCommand({ SecretId: 'warm-up' }));
+  client.destroy();
 }

@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, ListSecretVersionIdsCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../shared/log.js';
 import {
   PLACEHOLDER_PREFIX,
@@ -10,7 +10,7 @@ import {
   secretsCacheFromEnv,
   type SecretsCacheOptions,
 } from '../../shared/secrets/cache.js';
-import { DAY_MS, manualClock, secretsManagerWith } from '../support/secrets-manager.js';
+import { DAY_MS, manualClock, secretsManagerWith, warmUpSecretsManagerClient } from '../support/secrets-manager.js';
 
 const T0 = 1_717_000_000_000;
 const MINUTE = 60_000;
@@ -26,6 +26,8 @@ function setup(value: string | Record<string, string>, options: Partial<SecretsC
   const calls = () => [sm.calls.ListSecretVersionIds, sm.calls.GetSecretValue];
   return { clock, sm, client, cache, lines, logs, calls };
 }
+
+beforeAll(warmUpSecretsManagerClient);
 
 /** Lets a background refresh (an in-process client: promises only) run to its end. */
 async function settle(): Promise<void> {

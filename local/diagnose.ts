@@ -104,6 +104,8 @@ function storedSecretFindings(provider: ProviderDefinition, secret: string, rout
   const read = readSecretKey(secret, key, provider.secretKeys);
   if (read.kind !== 'misconfigured') return { findings: [], refused: false };
   const why = SECRET_PROBLEMS[read.problem];
+  // Said by the secret_whitespace finding, which also tries the trimmed secret.
+  if (read.problem === 'surrounding_whitespace') return { findings: [], refused: true };
   if (read.problem === 'plain_string_for_several_keys') {
     const keys = provider.secretKeys.map((k) => `"${k}"`).join(', ');
     return {
@@ -132,7 +134,7 @@ function secretVariants(provider: ProviderDefinition, input: DiagnoseInput, rout
         : {};
     add({ value, ...wrongRoute });
     const trimmed = value.trim();
-    if (trimmed !== value) add({ value: trimmed, code: 'secret_whitespace', message: 'The secret has leading or trailing whitespace (often a newline from `echo` or a copied line): the platform signs with the trimmed secret. Store it without the whitespace.' });
+    if (trimmed !== value) add({ value: trimmed, code: 'secret_whitespace', message: 'The secret has leading or trailing whitespace (often a newline from `echo` or a copied line): the platform signs with the trimmed secret. Stored like this in Secrets Manager, the function answers 503 "Signing secret misconfigured" (problem surrounding_whitespace): store it without the whitespace.' });
     const unquoted = trimmed.replace(/^(['"])(.*)\1$/s, '$2');
     if (unquoted !== trimmed) add({ value: unquoted, code: 'secret_quoted', message: 'The secret includes surrounding quotes: the platform signs with the value inside them. Store it without the quotes.' });
   });

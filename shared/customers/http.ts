@@ -23,7 +23,7 @@ import type { CustomerDirectory, CustomerProfile, LookupOptions } from './profil
  *     "value": 4200, "attributes": { ... }, "actions": { "Profile": "https://..." } }
  *   (CustomerProfile in shared/customers/profile.ts; `null` counts as absent, unknown fields are ignored).
  *
- * Answers: 404 is "not found" (`undefined`). Any other non-2xx status, a redirect, a body that is not
+ * Answers: 404 (and 414 URI Too Long: an id longer than any the API holds) is "not found" (`undefined`). Any other non-2xx status, a redirect, a body that is not
  * a profile, or no answer within `timeoutMs` throws, and the handler answers the platform 503 so it
  * retries. A 401 re-reads the token once (it may just have been rotated) and retries with the new one.
  * Keep the API fast: the platforms give the whole callback a budget of a few seconds.
@@ -124,7 +124,8 @@ export class HttpDirectory implements CustomerDirectory {
         response = await this.send(url, fresh, signal);
       }
     }
-    if (response.status === 404) {
+    // 414 URI Too Long: no user has an id (or email) that long, so it is unknown rather than a failure.
+    if (response.status === 404 || response.status === 414) {
       await discardBody(response);
       return undefined;
     }
@@ -176,6 +177,7 @@ export function bearerTokenFromSecret(secretId: string, client?: SecretsManagerC
   let cached: { readonly token: string; readonly fetchedAt: number } | undefined;
   let lastAttemptAt = Number.NEGATIVE_INFINITY;
   let inFlight: Promise<string> | undefined;
+  let lastError: unknown;
 
   const read = async (): Promise<string> => {
     secrets ??= defaultSecretsManagerClient();
@@ -190,14 +192,22 @@ export function bearerTokenFromSecret(secretId: string, client?: SecretsManagerC
     const at = now();
     const mayRetry = at - lastAttemptAt >= minRefreshIntervalMs;
     const expired = cached === undefined || at - cached.fetchedAt >= ttlMs;
-    const wanted = cached === undefined || (expired && mayRetry) || (request.refresh === true && mayRetry);
-    if (!wanted && cached) return cached.token;
+    const wanted = (expired || request.refresh === true) && mayRetry;
+    if (!wanted && !inFlight) {
+      if (cached) return cached.token;
+      // Nothing read yet and the last read failed within the interval: no call (a flood costs one per interval).
+      throw lastError;
+    }
     if (!inFlight) {
       lastAttemptAt = at;
       inFlight = read()
         .then((token) => {
           cached = { token, fetchedAt: now() };
           return token;
+        })
+        .catch((error: unknown) => {
+          lastError = error;
+          throw error;
         })
         .finally(() => {
           inFlight = undefined;

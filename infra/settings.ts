@@ -1,6 +1,6 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ENV, type EnvName } from '../shared/config.js';
-import { PROVIDER_IDS, PROVIDERS, providerById, type ProviderId } from '../shared/providers.js';
+import { PROVIDER_IDS, PROVIDERS, providerById, reservedConcurrencyOf, type ProviderId } from '../shared/providers.js';
 
 /**
  * Deployment choices read from CDK context (`cdk.json` or `-c key=value`), parsed into one typed
@@ -19,6 +19,10 @@ import { PROVIDER_IDS, PROVIDERS, providerById, type ProviderId } from '../share
  *   alarmEmail=ops@example.com            subscribe an address to the alarm topic
  *   customerApiUrl=https://users...       lookup providers read your own user API instead of the customers table
  *   customerApiTokenSecretArn=arn:...     the bearer token for that API (full secret ARN; optional)
+ *   bullseyeRotationDays=30               rotate Bullseye's webhook secrets automatically every N days
+ *   bullseyeApiUrl=https://...            Bullseye's partner API base URL (default the documented one)
+ *   bullseyeTestWebhookPath=/...          the two partner API paths Bullseye does not state (defaults
+ *   bullseyeWebhookLogsPath=/...          in shared/bullseye/partner-api.ts)
  */
 export interface DeploymentSettings {
   readonly providers: readonly ProviderId[];
@@ -33,6 +37,20 @@ export interface DeploymentSettings {
   readonly alarmEmail?: string;
   /** Where the lookup providers read customers (shared/customers/from-env.ts). */
   readonly customerDirectory: CustomerDirectorySetting;
+  /** Automatic rotation of Bullseye's signing secret; absent: operator-driven, as for the others. */
+  readonly bullseyeRotation?: BullseyeRotationSetting;
+}
+
+/** Where the rotation function reaches Bullseye; each field defaults to PARTNER_API_DEFAULTS. */
+export interface BullseyeApiSetting {
+  readonly url?: string;
+  readonly testWebhookPath?: string;
+  readonly webhookLogsPath?: string;
+}
+
+export interface BullseyeRotationSetting {
+  readonly days: number;
+  readonly api: BullseyeApiSetting;
 }
 
 /** The team's own user API (the contract is in shared/customers/http.ts). */
@@ -60,7 +78,7 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   throttle: { rateLimit: 100, burstLimit: 200 },
   // Half the stage each: a flood on one route leaves the other half to the other platforms.
   routeThrottle: { rateLimit: 50, burstLimit: 100 },
-  reservedConcurrency: Object.fromEntries(PROVIDER_IDS.map((id) => [id, PROVIDERS[id].reservedConcurrency])) as Record<ProviderId, number>,
+  reservedConcurrency: Object.fromEntries(PROVIDER_IDS.map((id) => [id, reservedConcurrencyOf(PROVIDERS[id])])) as Record<ProviderId, number>,
   customerDirectory: { kind: 'dynamodb' },
 };
 
@@ -229,6 +247,7 @@ export function settingsFromContext(context: Readonly<Record<string, unknown>>):
   }
 
   const customerDirectory = parseCustomerDirectory(context, providers, errors);
+  const bullseyeRotation = parseBullseyeRotation(context, providers, errors);
 
   if (errors.length > 0) return { ok: false, errors };
   return {
@@ -243,6 +262,7 @@ export function settingsFromContext(context: Readonly<Record<string, unknown>>):
       reservedConcurrency,
       customerDirectory,
       ...(alarmEmail ? { alarmEmail } : {}),
+      ...(bullseyeRotation ? { bullseyeRotation } : {}),
     },
   };
 }
@@ -266,4 +286,29 @@ function parseCustomerDirectory(context: Readonly<Record<string, unknown>>, prov
   }
   if (problem) return DEFAULT_SETTINGS.customerDirectory;
   return { kind: 'http', url: (customerApiUrl as string).trim(), ...(tokenSecretArn ? { tokenSecretArn } : {}) };
+}
+
+/** `bullseyeRotationDays` (1 to 1000, Secrets Manager's range) and the partner API settings that go with it. */
+function parseBullseyeRotation(context: Readonly<Record<string, unknown>>, providers: readonly ProviderId[], errors: string[]): BullseyeRotationSetting | undefined {
+  const apiKeys = ['bullseyeApiUrl', 'bullseyeTestWebhookPath', 'bullseyeWebhookLogsPath'] as const;
+  if (context.bullseyeRotationDays === undefined) {
+    for (const key of apiKeys) if (context[key] !== undefined) errors.push(`${key}: only used with bullseyeRotationDays, which is not set`);
+    return undefined;
+  }
+  const days = positiveInteger(context.bullseyeRotationDays);
+  if (days === undefined || days > 1000) errors.push('bullseyeRotationDays: expected a whole number of days from 1 to 1000');
+  if (!providers.includes('bullseye')) errors.push(`bullseyeRotationDays: bullseye is not among the deployed providers (${providers.join(', ')})`);
+  const api: { url?: string; testWebhookPath?: string; webhookLogsPath?: string } = {};
+  if (context.bullseyeApiUrl !== undefined) {
+    const url = typeof context.bullseyeApiUrl === 'string' ? context.bullseyeApiUrl.trim() : '';
+    if (!/^https:\/\/[^\s/?#]+[^\s?#]*$/.test(url)) errors.push('bullseyeApiUrl: expected an https URL without query or fragment');
+    else api.url = url;
+  }
+  for (const [key, field] of [['bullseyeTestWebhookPath', 'testWebhookPath'], ['bullseyeWebhookLogsPath', 'webhookLogsPath']] as const) {
+    const value = context[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || !/^\/[A-Za-z0-9/_.-]*$/.test(value)) errors.push(`${key}: expected a path such as /partner/webhooks/test`);
+    else api[field] = value;
+  }
+  return days === undefined || days > 1000 ? undefined : { days, api };
 }

@@ -2,8 +2,10 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import type { Code } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { PROVIDERS, type ProviderDefinition, type ProviderId } from '../shared/providers.js';
+import { PROVIDERS, type ProviderDefinition, type ProviderId, type RegisteredProvider } from '../shared/providers.js';
+import { SECRETS_DEFAULTS } from '../shared/secrets/cache.js';
 import { AlarmTopic } from './constructs/alarm-topic.js';
+import { BullseyeRotation } from './constructs/bullseye-rotation.js';
 import { CallbackApi } from './constructs/callback-api.js';
 import { ProviderEndpoint, type AlarmThresholds, type CustomerSource } from './constructs/provider-endpoint.js';
 import { CustomersTable, DedupeTable } from './constructs/tables.js';
@@ -27,21 +29,22 @@ export interface SignedCallbacksStackProps extends StackProps {
  * topic. Resources only a deselected kind or directory needs are left out.
  */
 export class SignedCallbacksStack extends Stack {
-  readonly endpoints: Partial<Record<ProviderId, ProviderEndpoint>> = {};
+  readonly endpoints: Partial<Record<string, ProviderEndpoint>> = {};
   readonly api: CallbackApi;
   readonly customers?: CustomersTable;
   readonly dedupe?: DedupeTable;
   readonly eventBus?: EventBus;
   readonly alarmTopic: AlarmTopic;
+  readonly bullseyeRotation?: BullseyeRotation;
 
   constructor(scope: Construct, id: string, props: SignedCallbacksStackProps = {}) {
     const { settings: chosen, alarmThresholds, functionCode, ...stackProps } = props;
     super(scope, id, {
-      description: 'Receivers for HMAC-signed callbacks and webhooks (Buddy, Talki, Bullseye, BuddyStat, Helper)',
+      description: 'Receivers for HMAC-signed callbacks and webhooks (Buddy, Talki, Bullseye, BuddyStat, Helper, Standard Webhooks senders)',
       ...stackProps,
     });
     const settings: DeploymentSettings = { ...DEFAULT_SETTINGS, ...chosen };
-    const providers = settings.providers.map((providerId) => PROVIDERS[providerId] as ProviderDefinition);
+    const providers = settings.providers.map((providerId): RegisteredProvider => PROVIDERS[providerId]);
     if (providers.length === 0) throw new Error('No provider selected: the stack would deploy nothing');
 
     const metricNamespace = `SignedCallbacks/${this.stackName}`;
@@ -78,12 +81,28 @@ export class SignedCallbacksStack extends Stack {
         ...(this.eventBus ? { eventBus: this.eventBus } : {}),
         alarmTopic: this.alarmTopic.topic,
         ...(secretArn ? { secretArn } : {}),
+        ...(provider.id === 'bullseye' && settings.bullseyeRotation ? { rotatedAutomatically: true } : {}),
         ...(environment ? { environment } : {}),
         ...(alarmThresholds ? { alarmThresholds } : {}),
         ...(code ? { code } : {}),
         logRetention: settings.logRetention,
         reservedConcurrency: settings.reservedConcurrency[provider.id],
         metricNamespace,
+      });
+    }
+
+    const bullseye = this.endpoints.bullseye;
+    if (settings.bullseyeRotation && bullseye) {
+      const code = functionCode?.(bullseye.provider);
+      const ttl = settings.providerEnvironment.bullseye?.SECRETS_TTL_SECONDS;
+      this.bullseyeRotation = new BullseyeRotation(this, 'BullseyeRotation', {
+        secret: bullseye.secret,
+        rotationDays: settings.bullseyeRotation.days,
+        receiverTtlSeconds: ttl === undefined ? SECRETS_DEFAULTS.ttlMs / 1000 : Number(ttl),
+        api: settings.bullseyeRotation.api,
+        logRetention: settings.logRetention,
+        alarmTopic: this.alarmTopic.topic,
+        ...(code ? { code } : {}),
       });
     }
 

@@ -14,6 +14,7 @@ import { createLogger, logger as defaultLogger } from '../shared/log.js';
 import { PROVIDER_IDS, PROVIDERS, type HttpMethod, type ProviderDefinition, type ProviderId } from '../shared/providers.js';
 import {
   customersFileFromEnv,
+  LOCAL_BULLSEYE,
   eventsFileFromEnv,
   loadLocalSecrets,
   localSecretId,
@@ -21,8 +22,10 @@ import {
   secretsFileFromEnv,
 } from './defaults.js';
 import { functionUrlEventFrom, splitTarget } from './function-url-event.js';
+import { signingSecretFor } from './platform-requests.js';
 import { createCustomersTable, createDedupeTable, LOCAL_AWS_ENV, startDynamoStandIn, type DynamoStandIn } from './stand-ins/dynamodb.js';
 import { startSecretsManagerStandIn, type SecretsManagerStandIn } from './stand-ins/secrets-manager.js';
+import { startBullseyeStandIn, type BullseyeStandIn } from './stand-ins/bullseye.js';
 
 /**
  * The whole system on one machine, no AWS account: an HTTP server that turns each request into the
@@ -61,6 +64,8 @@ export interface LocalStack {
   /** The Secrets Manager stand-in the handlers read: rotate secrets and count calls through it. */
   readonly secretsManager: SecretsManagerStandIn;
   readonly dynamo: DynamoStandIn;
+  /** Bullseye's platform, configured to deliver to this server's Bullseye routes with the local secret. */
+  readonly bullseye: BullseyeStandIn;
   readonly eventsFile: string;
   readonly secretsFile: string;
   readonly customersFile: string;
@@ -209,7 +214,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const dynamo = await startDynamoStandIn();
     cleanups.push(() => dynamo.close());
     const secretsManager = await startSecretsManagerStandIn({
-      secrets: Object.fromEntries(Object.entries(secrets.value).map(([id, value]) => [localSecretId(id as ProviderId), value])),
+      secrets: {
+        ...Object.fromEntries(Object.entries(secrets.value).map(([id, value]) => [localSecretId(id as ProviderId), value])),
+        [LOCAL_BULLSEYE.apiKeySecretId]: JSON.stringify({ apiKey: LOCAL_BULLSEYE.apiKey }),
+      },
     });
     cleanups.push(() => secretsManager.close());
 
@@ -315,13 +323,25 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         }),
     );
     const port = (server.address() as AddressInfo).port;
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const bullseye = await startBullseyeStandIn({
+      apiKey: LOCAL_BULLSEYE.apiKey,
+      webhooks: Object.fromEntries(
+        PROVIDERS.bullseye.routes.map((route) => [
+          route.secretKey,
+          { url: `${url}${route.path}`, secret: secrets.value.bullseye === undefined ? null : (signingSecretFor(secrets.value.bullseye, route) ?? null) },
+        ]),
+      ),
+    });
+    cleanups.push(() => bullseye.close());
     let closed: Promise<void> | undefined;
     return {
-      url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+      url,
       port,
       routes: LOCAL_ROUTES,
       secretsManager,
       dynamo,
+      bullseye,
       eventsFile,
       secretsFile,
       customersFile,

@@ -3,6 +3,8 @@
  * server sets them, the handlers read them through here.
  */
 export const ENV = {
+  /** The registry id of the provider a function serves (read by the generic webhook handler). */
+  providerId: 'PROVIDER_ID',
   /** Secrets Manager id or ARN of the provider's signing secret. */
   signingSecretId: 'SIGNING_SECRET_ID',
   /** Overrides the registry's signature header (BuddyStat's doc names none). */
@@ -29,6 +31,15 @@ export const ENV = {
   /** How long after its last successful fetch a cached secret may verify while Secrets Manager fails. */
   secretsMaxStaleSeconds: 'SECRETS_MAX_STALE_SECONDS',
   replayWindowSeconds: 'REPLAY_WINDOW_SECONDS',
+  /** Bullseye's partner API (shared/bullseye/partner-api.ts), for the rotation function. */
+  bullseyeApiUrl: 'BULLSEYE_API_URL',
+  /** Secrets Manager id of the partner API key secret (`{"apiKey": "..."}`). */
+  bullseyeApiKeySecretId: 'BULLSEYE_API_KEY_SECRET_ID',
+  /** Paths of the two partner API calls whose paths Bullseye's public docs leave out. */
+  bullseyeTestWebhookPath: 'BULLSEYE_TEST_WEBHOOK_PATH',
+  bullseyeWebhookLogsPath: 'BULLSEYE_WEBHOOK_LOGS_PATH',
+  /** The rotation function: how long to let every receiver see AWSPENDING before Bullseye signs with it. */
+  rotationReceiverTtlSeconds: 'ROTATION_RECEIVER_TTL_SECONDS',
 } as const;
 
 /**

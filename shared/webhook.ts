@@ -1,10 +1,8 @@
 import type { WebhookDeps } from './deps.js';
-import type { Mutable } from './contract.js';
 import type { DeliveryMetadata } from './events/event.js';
 import { dedupeKeyFor, forwardOnce, type ForwardOptions } from './events/forward.js';
 import type { Answer, VerifiedRequest } from './handler.js';
-import { jsonTextResponse, unavailableResponse } from './http/response.js';
-import { memoisedIsoTime } from './time.js';
+import { jsonResponse, unavailableResponse } from './http/response.js';
 
 export interface WebhookClassification {
   readonly eventType: string;
@@ -15,13 +13,7 @@ export interface WebhookClassification {
   readonly deliveryId?: string;
 }
 
-const receivedAtTime = memoisedIsoTime();
-
 const RETRY_AFTER_SECONDS: Record<string, number> = { delivery_in_progress: 5 };
-
-/** The acknowledgements never change: serialised once. */
-const RECEIVED = JSON.stringify({ received: true });
-const RECEIVED_AGAIN = JSON.stringify({ received: true, duplicate: true });
 
 /**
  * Forwards a verified webhook once and answers the platform: 200 only when the event is on the bus
@@ -29,22 +21,26 @@ const RECEIVED_AGAIN = JSON.stringify({ received: true, duplicate: true });
  */
 export async function forwardWebhook(verified: VerifiedRequest, deps: WebhookDeps, event: WebhookClassification): Promise<Answer> {
   const { request, route, provider } = verified;
-  const dedupeKey = dedupeKeyFor(provider.id, request.bodyAsSent, event.deliveryId);
-  // Built by assignment rather than conditional spreads: this runs on every delivery.
-  const delivery: Mutable<DeliveryMetadata> = {
+  // The form that verified: a retry and its byte variants that verify the same way share one key.
+  const dedupeKey = dedupeKeyFor(provider.id, verified.signedMessage, event.deliveryId);
+  const delivery: DeliveryMetadata = {
     dedupeKey,
-    receivedAt: receivedAtTime(verified.receivedAtMs),
+    receivedAt: new Date(verified.receivedAtMs).toISOString(),
     route: route.path,
     test: event.test,
     unknownType: event.unknownType,
+    ...(request.requestId && { requestId: request.requestId }),
   };
-  if (request.requestId) delivery.requestId = request.requestId;
-  const options: Mutable<ForwardOptions> = { sink: deps.sink, ledger: deps.ledger, deadlineMs: provider.budget.dependencyDeadlineMs };
-  if (deps.logger) options.logger = deps.logger;
+  const options: ForwardOptions = {
+    sink: deps.sink,
+    ledger: deps.ledger,
+    deadlineMs: provider.budget.dependencyDeadlineMs,
+    ...(deps.logger && { logger: deps.logger }),
+  };
   const result = await forwardOnce({ provider: provider.id, eventType: event.eventType, payload: event.payload, delivery }, options);
   if (result.ok) {
     const outcome = event.test ? `${result.outcome}_test` : event.unknownType ? `${result.outcome}_unknown_type` : result.outcome;
-    const response = jsonTextResponse(200, result.outcome === 'duplicate' ? RECEIVED_AGAIN : RECEIVED);
+    const response = jsonResponse(200, result.outcome === 'duplicate' ? { received: true, duplicate: true } : { received: true });
     return { eventType: event.eventType, dedupeKey, outcome, response };
   }
   const response = unavailableResponse('Event not delivered; retry later', RETRY_AFTER_SECONDS[result.outcome] ?? 1);

@@ -1,4 +1,4 @@
-import { isJsonObject, type Mutable, type Parsed } from '../../shared/contract.js';
+import { isJsonObject, type Parsed } from '../../shared/contract.js';
 import type { AlternativeMessage } from '../../shared/handler.js';
 import { stringField, type WebhookClassification } from '../../shared/webhook.js';
 
@@ -14,13 +14,15 @@ export function isKnownEvent(type: string): type is BuddyStatEvent {
  * What BuddyStat may have signed when the raw body does not verify: its documented verifier hashes
  * `JSON.stringify(payload)`, so the compact re-serialisation of the parsed body, when that differs.
  */
-export const buddyStatAlternativeMessage: AlternativeMessage = (request, json) => {
-  const body = json();
-  if (!body.ok) return undefined;
-  const compact = JSON.stringify(body.value);
-  const sent = request.bodyAsSent;
-  const same = typeof sent === 'string' ? compact === sent : Buffer.from(compact, 'utf8').equals(sent);
-  return same ? undefined : compact;
+export const buddyStatAlternativeMessage: AlternativeMessage = (request) => {
+  const sent = request.rawBody.toString('utf8');
+  try {
+    const compact = JSON.stringify(JSON.parse(sent));
+    return compact === sent ? undefined : compact;
+  } catch {
+    // Not JSON, or too deeply nested to re-serialise: there is no compact form, and a forged body must not throw.
+    return undefined;
+  }
 };
 
 /** Events outside the documented four are still forwarded, marked unknown, never dropped. */
@@ -28,13 +30,14 @@ export function classifyBuddyStatEvent(body: unknown): Parsed<WebhookClassificat
   if (!isJsonObject(body)) return { ok: false, error: 'Body must be a JSON object' };
   const type = stringField(body, 'event', 'type', 'eventType');
   const deliveryId = stringField(body, 'deliveryId', 'delivery_id');
-  // Built by assignment rather than a conditional spread: this runs on every delivery.
-  const event: Mutable<WebhookClassification> = {
-    eventType: type ?? 'unknown',
-    payload: body,
-    test: body.test === true,
-    unknownType: type === undefined || !isKnownEvent(type),
+  return {
+    ok: true,
+    value: {
+      eventType: type ?? 'unknown',
+      payload: body,
+      test: body.test === true,
+      unknownType: type === undefined || !isKnownEvent(type),
+      ...(deliveryId && { deliveryId }),
+    },
   };
-  if (deliveryId) event.deliveryId = deliveryId;
-  return { ok: true, value: event };
 }

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { LogLevel, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
-import type { ProviderId } from '../../shared/providers.js';
+import { Architecture, Runtime, type Code } from 'aws-cdk-lib/aws-lambda';
+import { LogLevel, OutputFormat, type BundlingOptions, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { ProviderDefinition } from '../../shared/providers.js';
 
 /** The repository root: where package-lock.json, tsconfig.json and functions/ live. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -11,9 +11,12 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const LAMBDA_RUNTIME = Runtime.NODEJS_22_X;
 export const LAMBDA_ARCHITECTURE = Architecture.ARM_64;
 
-/** A provider's handler file: `functions/<id>/handler.ts`, which exports `handler`. */
-export function handlerEntry(providerId: ProviderId): string {
-  return join(PROJECT_ROOT, 'functions', providerId, 'handler.ts');
+/**
+ * A provider's handler file, which exports `handler`: `functions/<id>/handler.ts`, or for a webhook
+ * sender without code of its own the generic `functions/webhook/handler.ts` (told its provider by PROVIDER_ID).
+ */
+export function handlerEntry(provider: ProviderDefinition): string {
+  return join(PROJECT_ROOT, 'functions', provider.genericWebhook ? 'webhook' : provider.id, 'handler.ts');
 }
 
 /**
@@ -44,3 +47,19 @@ export const BUNDLING: BundlingOptions = {
   forceDockerBundling: false,
   logLevel: LogLevel.WARNING,
 };
+
+/**
+ * What every function's NodejsFunction shares: `entry` bundled as above on the common runtime and
+ * architecture, or, in tests, `code` deployed as it is (its handler must be `index.handler`).
+ */
+export function bundledCode(entry: string, code?: Code): NodejsFunctionProps {
+  return {
+    entry,
+    projectRoot: PROJECT_ROOT,
+    depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+    ...(code ? { code, handler: 'index.handler' } : { handler: 'handler' }),
+    bundling: BUNDLING,
+    runtime: LAMBDA_RUNTIME,
+    architecture: LAMBDA_ARCHITECTURE,
+  };
+}

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { CfnOutput, Duration, Fn, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import { HttpMethod, HttpRoute, HttpRouteKey, PayloadFormatVersion } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -14,12 +13,12 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ENV } from '../../shared/config.js';
 import type { DirectoryKind } from '../../shared/customers/from-env.js';
-import type { ProviderDefinition, RouteDefinition } from '../../shared/providers.js';
+import { reservedConcurrencyOf, type ProviderDefinition, type RouteDefinition } from '../../shared/providers.js';
 import { PLACEHOLDER_PREFIX } from '../../shared/secrets/cache.js';
 import { consoleSetting } from '../consoles.js';
 import type { CustomerApiSetting, TunableEnvName } from '../settings.js';
 import type { CallbackApi } from './callback-api.js';
-import { BUNDLING, handlerEntry, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, PROJECT_ROOT } from './function-bundle.js';
+import { bundledCode, handlerEntry } from './function-bundle.js';
 import type { CustomersTable, DedupeTable } from './tables.js';
 
 /** Alarm thresholds, each counted over one 5-minute period. */
@@ -51,7 +50,9 @@ export const NAG_REASONS = {
   runtime:
     'nodejs22.x is a supported Lambda runtime and the Node line this code is tested and bundled for (esbuild target node22). Moving to a newer runtime is a deliberate, tested change (one constant in infra/constructs/function-bundle.ts), not an automatic one.',
   secretRotation:
-    'The signing secret is issued by the third-party platform (or, for Bullseye, set by us through its API); a Secrets Manager rotation Lambda cannot change it on the platform side. Rotation is operator-driven and documented per platform in docs/deploy.md; the functions accept AWSPENDING and, for an hour, AWSPREVIOUS so rotation needs no redeploy and drops no requests.',
+    "The signing secret is issued by the third-party platform and changed only on that platform's side (its console or its own settings): a Secrets Manager rotation Lambda has no API to change it there. Rotation is operator-driven and documented per platform in docs/deploy.md; the functions accept AWSPENDING and, for an hour, AWSPREVIOUS so rotation needs no redeploy and drops no requests. Bullseye, whose secret is set through its partner API, rotates automatically with -c bullseyeRotationDays=N.",
+  partnerApiKeyRotation:
+    "The Bullseye partner API key is issued in the Bullseye partner account and the partner API documents no call to create or revoke keys, so no rotation Lambda can replace it. It is used only by the Bullseye rotation function; rotating it is an operator step documented in docs/deploy.md (create a key in the partner account, paste it into this secret, revoke the old key).",
 } as const;
 
 /**
@@ -73,6 +74,8 @@ export interface ProviderEndpointProps {
   readonly alarmTopic?: ITopic;
   /** Use this existing secret (complete ARN) instead of creating one. */
   readonly secretArn?: string;
+  /** A rotation function rotates the secret (Bullseye with bullseyeRotationDays): no rotation finding to acknowledge. */
+  readonly rotatedAutomatically?: boolean;
   readonly logRetention: RetentionDays;
   /** The function's reserved concurrency (default: the registry's); `none` leaves it unreserved. */
   readonly reservedConcurrency?: number | 'none';
@@ -158,7 +161,7 @@ export class ProviderEndpoint extends Construct {
         secretObjectValue: Object.fromEntries(provider.secretKeys.map((key) => [key, SecretValue.unsafePlainText(`${PLACEHOLDER_PREFIX}${key}`)])),
         removalPolicy: RemovalPolicy.RETAIN,
       });
-      Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: NAG_REASONS.secretRotation });
+      if (!props.rotatedAutomatically) Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: NAG_REASONS.secretRotation });
       this.secret = secret;
     }
 
@@ -180,6 +183,7 @@ export class ProviderEndpoint extends Construct {
     );
 
     const environment: Record<string, string> = {
+      [ENV.providerId]: provider.id,
       [ENV.signingSecretId]: this.secret.secretArn,
       NODE_OPTIONS: '--enable-source-maps',
     };
@@ -201,16 +205,10 @@ export class ProviderEndpoint extends Construct {
     Object.assign(environment, props.environment);
 
     const routeList = provider.routes.map((r) => `${r.method} ${r.path}`).join(', ');
-    const reserved = props.reservedConcurrency ?? provider.reservedConcurrency;
+    const reserved = props.reservedConcurrency ?? reservedConcurrencyOf(provider);
     this.function = new NodejsFunction(this, 'Function', {
       description: `${provider.title}: ${routeList}`,
-      entry: handlerEntry(provider.id),
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
-      ...(props.code ? { code: props.code, handler: 'index.handler' } : { handler: 'handler' }),
-      bundling: BUNDLING,
-      runtime: LAMBDA_RUNTIME,
-      architecture: LAMBDA_ARCHITECTURE,
+      ...bundledCode(handlerEntry(provider), props.code),
       // The platform's own timeout: nothing keeps running after the caller has given up.
       timeout: Duration.seconds(provider.budget.functionTimeoutSeconds),
       memorySize: provider.budget.memoryMb,

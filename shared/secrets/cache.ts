@@ -251,18 +251,6 @@ export class SecretsCache {
   }
 
   /**
-   * The candidates when a fresh entry is cached, as a value rather than a promise. Undefined means
-   * "ask `candidates`" (nothing cached yet, or past the TTL).
-   */
-  cachedCandidates(secretId: string, key: string, keys: readonly string[] = [key]): CandidatesResult | undefined {
-    const entry = this.states.get(secretId)?.entry;
-    if (!entry) return undefined;
-    const nowMs = this.now();
-    const ttl = entry.misconfigured ? this.minRefreshIntervalMs : this.ttlMs;
-    return nowMs - entry.fetchedAt >= ttl ? undefined : this.forKey(secretId, entry, key, keys, nowMs);
-  }
-
-  /**
    * Called when no candidate verified: fetches once more unless a fetch started or ended within the
    * minimum interval (a fetch already running is joined), so a flood of bad signatures costs at most
    * one fetch per interval. Waits at most `waitMs`. True when the versions changed and verification

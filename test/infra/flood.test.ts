@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ALARM_THRESHOLDS } from '../../infra/constructs/provider-endpoint.js';
 import { DEFAULT_SETTINGS, settingsFromContext, type DeploymentSettings } from '../../infra/settings.js';
-import { PROVIDER_IDS, PROVIDERS, type ProviderDefinition } from '../../shared/providers.js';
+import { PROVIDER_IDS, PROVIDERS, reservedConcurrencyOf, type ProviderDefinition } from '../../shared/providers.js';
 import { logicalId, referencedIds, synthStack, type Synthesised } from './support.js';
 
 /**
@@ -31,7 +31,7 @@ function functionOf(s: Synthesised, provider: ProviderDefinition): Resource {
 }
 
 describe('reserved concurrency (registry default, -c concurrency.<id>=N)', () => {
-  it.each(providers.map((p) => [p.id, p.reservedConcurrency, p] as const))('%s: reserved concurrency %i from the registry', (_id, reserved, provider) => {
+  it.each(providers.map((p) => [p.id, reservedConcurrencyOf(p), p] as const))('%s: reserved concurrency %i from the registry', (_id, reserved, provider) => {
     expect(functionOf(synth, provider).Properties.ReservedConcurrentExecutions).toBe(reserved);
   });
 
@@ -39,7 +39,7 @@ describe('reserved concurrency (registry default, -c concurrency.<id>=N)', () =>
     const s = synthStack({ settings: settings({ 'concurrency.buddy': '3', 'concurrency.helper': 'none' }) });
     expect(functionOf(s, PROVIDERS.buddy).Properties.ReservedConcurrentExecutions).toBe(3);
     expect(functionOf(s, PROVIDERS.helper).Properties.ReservedConcurrentExecutions).toBeUndefined();
-    expect(functionOf(s, PROVIDERS.talki).Properties.ReservedConcurrentExecutions).toBe(PROVIDERS.talki.reservedConcurrency);
+    expect(functionOf(s, PROVIDERS.talki).Properties.ReservedConcurrentExecutions).toBe(reservedConcurrencyOf(PROVIDERS.talki));
   });
 
   it('a bad value or an unknown provider fails synth with a message', () => {

@@ -159,7 +159,6 @@ describe('SecretsCache over the Secrets Manager stand-in', () => {
     await expect(cache.candidates(ID, 'signingSecret')).resolves.toEqual({ ok: true, secrets: ['new', 'old'], stages: ['AWSCURRENT', 'AWSPREVIOUS'] });
     // Still cached, but the grace is over: the old secret stops verifying at once, not at the next fetch.
     clock.advance(GRACE - 1);
-    expect(cache.cachedCandidates(ID, 'signingSecret')).toBeUndefined(); // past the TTL by now
     await expect(cache.candidates(ID, 'signingSecret')).resolves.toMatchObject({ secrets: ['new', 'old'] });
     clock.advance(1);
     await expect(cache.candidates(ID, 'signingSecret')).resolves.toEqual({ ok: true, secrets: ['new'], stages: ['AWSCURRENT'] });

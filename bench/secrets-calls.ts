@@ -133,70 +133,66 @@ async function validTraffic(invocations: number): Promise<Row> {
 }
 
 /**
- * Bad signatures (well-formed, wrong secret) after the cache is warm, in concurrent batches: each
- * mismatch may force a refresh, at most one per minimum refresh interval.
+ * Forged requests (well-formed signatures, wrong secret) in concurrent batches spread over `spanMs`
+ * from `start`: how many got `status`, and the calls the function made.
+ */
+async function forgedFlood(r: Rig, start: number, invocations: number, spanMs: number, batch: number, status: number) {
+  const batches = Math.ceil(invocations / batch);
+  const step = spanMs / batches;
+  let answered = 0;
+  for (let b = 0; b < batches; b++) {
+    r.clock.t = start + b * step;
+    await nextInvocation();
+    const size = Math.min(batch, invocations - b * batch);
+    const answers = await Promise.all(Array.from({ length: size }, () => r.handler(r.event(WRONG_SECRET))));
+    answered += answers.filter((a) => a.statusCode === status).length;
+  }
+  await settled();
+  return { answered, ...r.functionCalls(), intervals: Math.max(1, Math.ceil(spanMs / MIN_REFRESH_MS)) };
+}
+
+const spanOf = (spanMs: number) => (spanMs < 60_000 ? `${spanMs / 1000} s` : minutes(spanMs));
+
+/**
+ * Bad signatures after the cache is warm: each mismatch may force a refresh, at most one per minimum
+ * refresh interval.
  */
 async function badSignatureFlood(invocations: number, spanMs: number, batch: number, label: string): Promise<Row> {
   return withRig(async (r) => {
     await r.handler(r.event(OLD_SECRET)); // warm
     r.sm.resetCalls();
-    const start = r.clock.t + MIN_REFRESH_MS; // the warm-up fetch no longer holds the interval back
-    const batches = Math.ceil(invocations / batch);
-    const step = spanMs / batches;
-    let rejected = 0;
-    for (let b = 0; b < batches; b++) {
-      r.clock.t = start + b * step;
-      await nextInvocation();
-      const size = Math.min(batch, invocations - b * batch);
-      const answers = await Promise.all(Array.from({ length: size }, () => r.handler(r.event(WRONG_SECRET))));
-      rejected += answers.filter((a) => a.statusCode === 401).length;
-    }
-    await settled();
-    const { list, get } = r.functionCalls();
-    const intervals = Math.max(1, Math.ceil(spanMs / MIN_REFRESH_MS));
+    // The warm-up fetch no longer holds the interval back.
+    const { answered, list, get, intervals } = await forgedFlood(r, r.clock.t + MIN_REFRESH_MS, invocations, spanMs, batch, 401);
     return {
       scenario: label,
-      span: spanMs < 60_000 ? `${spanMs / 1000} s` : minutes(spanMs),
+      span: spanOf(spanMs),
       list,
       get,
       target: `≤ 1 per ${MIN_REFRESH_MS / 1000} s refresh interval (${intervals})`,
-      met: list + get <= intervals && rejected === invocations,
-      outcome: `${rejected}/${invocations} answered 401; ${batch} concurrent per tick`,
+      met: list + get <= intervals && answered === invocations,
+      outcome: `${answered}/${invocations} answered 401; ${batch} concurrent per tick`,
     };
   });
 }
 
 /**
- * A cold container (nothing cached) while Secrets Manager fails (throttling), under a flood of forged
- * requests in concurrent batches: every request is answered 503 without a call of its own; the
- * container asks again once per refresh interval. The first attempt asks for the version list and the
- * current value at once (the cold-start form); later attempts ask for the list alone.
+ * A cold container (nothing cached) while Secrets Manager fails (throttling), under forged requests:
+ * every request is answered 503 without a call of its own; the container asks again once per refresh
+ * interval. The first attempt asks for the version list and the current value at once (the cold-start
+ * form); later attempts ask for the list alone.
  */
 async function coldFailingFlood(invocations: number, spanMs: number, batch: number, label: string): Promise<Row> {
   return withRig(async (r) => {
     r.sm.setFault({ kind: 'throttle' });
-    const batches = Math.ceil(invocations / batch);
-    const step = spanMs / batches;
-    const start = r.clock.t;
-    let unavailable = 0;
-    for (let b = 0; b < batches; b++) {
-      r.clock.t = start + b * step;
-      await nextInvocation();
-      const size = Math.min(batch, invocations - b * batch);
-      const answers = await Promise.all(Array.from({ length: size }, () => r.handler(r.event(WRONG_SECRET))));
-      unavailable += answers.filter((a) => a.statusCode === 503).length;
-    }
-    await settled();
-    const { list, get } = r.functionCalls();
-    const intervals = Math.max(1, Math.ceil(spanMs / MIN_REFRESH_MS));
+    const { answered, list, get, intervals } = await forgedFlood(r, r.clock.t, invocations, spanMs, batch, 503);
     return {
       scenario: label,
-      span: spanMs < 60_000 ? `${spanMs / 1000} s` : minutes(spanMs),
+      span: spanOf(spanMs),
       list,
       get,
       target: `≤ 1 refresh per ${MIN_REFRESH_MS / 1000} s interval (${intervals}) + the cold start's 1 value`,
-      met: list <= intervals && get <= 1 && unavailable === invocations,
-      outcome: `${unavailable}/${invocations} answered 503 (nothing cached to verify with); ${batch} concurrent per tick`,
+      met: list <= intervals && get <= 1 && answered === invocations,
+      outcome: `${answered}/${invocations} answered 503 (nothing cached to verify with); ${batch} concurrent per tick`,
     };
   });
 }

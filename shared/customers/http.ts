@@ -23,8 +23,9 @@ import type { CustomerDirectory, CustomerProfile, LookupOptions } from './profil
  *     "value": 4200, "attributes": { ... }, "actions": { "Profile": "https://..." } }
  *   (CustomerProfile in shared/customers/profile.ts; `null` counts as absent, unknown fields are ignored).
  *
- * Answers: 404 (and 414 URI Too Long: an id longer than any the API holds) is "not found" (`undefined`). Any other non-2xx status, a redirect, a body that is not
- * a profile, or no answer within `timeoutMs` throws, and the handler answers the platform 503 so it
+ * Answers: 404 (and 414 URI Too Long: an id longer than any the API holds) is "not found"
+ * (`undefined`). Any other non-2xx status, a redirect, a body that is not a profile, or no answer
+ * within `timeoutMs` throws, and the handler answers the platform 503 so it
  * retries. A 401 re-reads the token once (it may just have been rotated) and retries with the new one.
  * Keep the API fast: the platforms give the whole callback a budget of a few seconds.
  */

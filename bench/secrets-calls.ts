@@ -1,6 +1,6 @@
 import { PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import type { LambdaHttpHandler } from '../shared/handler.js';
-import { SECRETS_DEFAULTS, SECRETS_MANAGER_REQUEST_TIMEOUT_MS, SecretsCache } from '../shared/secrets/cache.js';
+import { SECRETS_DEFAULTS, SECRETS_MANAGER_REQUEST_TIMEOUT_MS, SECRETS_MANAGER_RETRY, SecretsCache } from '../shared/secrets/cache.js';
 import { buildPlatformRequest } from '../local/platform-requests.js';
 import { startSecretsManagerStandIn, type SecretsManagerStandIn } from '../local/stand-ins/secrets-manager.js';
 import { BENCH_NOW_MS, createHandler, eventOf, silentLogger } from './fixtures.js';
@@ -50,7 +50,8 @@ async function rig(): Promise<Rig> {
   // The function's client as shared/secrets/cache.ts builds it by default, pointed at the stand-in.
   const client = new SecretsManagerClient({
     ...clientConfig,
-    maxAttempts: 1,
+    maxAttempts: 2,
+    retryStrategy: SECRETS_MANAGER_RETRY,
     requestHandler: { connectionTimeout: 1_000, requestTimeout: SECRETS_MANAGER_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true },
   });
   const secrets = new SecretsCache({ client, now, logger: silentLogger });
@@ -290,7 +291,7 @@ export async function secretsCalls(options: SecretsCallsOptions): Promise<Sectio
     method: [
       `${n.toLocaleString('en-US')} Talki invocations per scenario through the real handler, its SecretsCache (defaults: TTL ${TTL_MS / 1000} s, refresh on mismatch at most every ${MIN_REFRESH_MS / 1000} s) and the real SDK client, against the Secrets Manager stand-in (local/stand-ins/secrets-manager.ts), which counts the calls it receives.`,
       'A simulated clock drives the cache, the handler and the stand-in (version CreatedDate), so an hour of traffic at ~2.8 requests/s runs in seconds. One container: every count is per warm instance.',
-      'The client is built as the functions build it: one attempt (the cache retries once per refresh interval), so a throttled call is one call. A cold start asks for the version list and the AWSCURRENT value at once.',
+      'The client is built as the functions build it: it retries only a connection broken before any answer (the cache retries the rest once per refresh interval), so a throttled call is one call. A cold start asks for the version list and the AWSCURRENT value at once.',
       'Cold, Secrets Manager failing: a container that never loaded the secret, every call answered ThrottlingException, forged requests (well-formed signatures, wrong secret) in concurrent batches.',
       'Rotation A: PutSecretValue (the console edit, over the wire) of a new AWSCURRENT at the instant the platform starts signing with it. Rotation B: the new value staged as AWSPENDING, the platform switched a TTL later, then promoted with UpdateSecretVersionStage. After each switch, one request in ten for a minute is a platform retry still signed with the old secret.',
     ],

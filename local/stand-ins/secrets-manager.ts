@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SECRETS_MANAGER_REQUEST_TIMEOUT_MS } from '../../shared/secrets/cache.js';
+import { SECRETS_MANAGER_REQUEST_TIMEOUT_MS, SECRETS_MANAGER_RETRY } from '../../shared/secrets/cache.js';
 
 /**
  * A local AWS Secrets Manager: a real HTTP server speaking the service's JSON protocol (awsJson1_1),
@@ -605,8 +605,6 @@ export async function startSecretsManagerStandIn(options: SecretsManagerStandInO
 }
 
 export interface InProcessClientOptions {
-  /** Default 1, as the functions' client (shared/secrets/cache.ts). */
-  readonly maxAttempts?: number;
   /** Per attempt, like the Node HTTP handler's requestTimeout with throwOnRequestTimeout. Default as the functions' client. */
   readonly requestTimeoutMs?: number;
 }
@@ -657,7 +655,9 @@ export function createSecretsManagerStandIn(options: SecretsManagerStandInOption
       new SecretsManagerClient({
         region: options.region ?? 'us-east-1',
         credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-        maxAttempts: clientOptions.maxAttempts ?? 1,
+        // As the functions' client retries (shared/secrets/cache.ts).
+        maxAttempts: 2,
+        retryStrategy: SECRETS_MANAGER_RETRY,
         requestHandler: requestHandler(clientOptions.requestTimeoutMs ?? SECRETS_MANAGER_REQUEST_TIMEOUT_MS),
       }),
   };

@@ -152,9 +152,34 @@ interface SecretState {
   inFlight?: Promise<CacheEntry | undefined>;
 }
 
-/** Default client: one attempt (the cache's interval is its retry policy) and a short per-call timeout. */
+/** Node's codes for a connection that broke before any answer came back. */
+const BROKEN_CONNECTION_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED']);
+
+const retryToken = (count: number) => ({ getRetryCount: () => count, getRetryDelay: () => 0 });
+
+/**
+ * The Secrets Manager client's retries: one, and only for a connection that broke before any answer
+ * (typically a kept-alive socket the service closed while the container was frozen), a call Secrets
+ * Manager never answered. Throttling, 5xx, access denied and timeouts are not retried: the cache's
+ * refresh interval is the retry, so a throttled Secrets Manager receives one call, not two.
+ */
+export const SECRETS_MANAGER_RETRY = {
+  acquireInitialRetryToken: async () => retryToken(0),
+  refreshRetryTokenForRetry: async (
+    previous: { getRetryCount(): number },
+    info: { readonly error?: { readonly code?: string; readonly $metadata?: { readonly httpStatusCode?: number } } },
+  ) => {
+    const { error } = info;
+    const broken = error?.code !== undefined && BROKEN_CONNECTION_CODES.has(error.code) && error.$metadata?.httpStatusCode === undefined;
+    if (!broken || previous.getRetryCount() >= 1) throw error;
+    return retryToken(previous.getRetryCount() + 1);
+  },
+  recordSuccess: () => undefined,
+};
+
+/** Default client: the retry policy above and a short per-call timeout. */
 export function defaultSecretsManagerClient(): SecretsManagerClient {
-  return new SecretsManagerClient(sdkClientConfig(SECRETS_MANAGER_REQUEST_TIMEOUT_MS, 1));
+  return new SecretsManagerClient({ ...sdkClientConfig(SECRETS_MANAGER_REQUEST_TIMEOUT_MS), retryStrategy: SECRETS_MANAGER_RETRY });
 }
 
 function stageOf(entry: SecretVersionsListEntry): SecretStage | undefined {

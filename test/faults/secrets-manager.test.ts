@@ -22,7 +22,7 @@ import { handlerFor, SECRETS, validEvent } from './support.js';
  *   failing                 one fetch (List + the current value) per refresh interval, however many requests
  *
  * The stand-in is local/stand-ins/secrets-manager.ts, reached by a real SDK client configured as the
- * functions configure theirs (one attempt, a 3 s request timeout); its `delay` fault and the
+ * functions configure theirs (no retry but for a broken connection, a 3 s request timeout); its `delay` fault and the
  * handler's deadlines run on the same fake clock. "Answered at" is fake time, not wall-clock time.
  */
 

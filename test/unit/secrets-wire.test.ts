@@ -10,10 +10,11 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startSecretsManagerStandIn, type SecretsManagerStandIn } from '../../local/stand-ins/secrets-manager.js';
 import { createLogger } from '../../shared/log.js';
-import { defaultSecretsManagerClient, SECRETS_DEFAULTS, SECRETS_MANAGER_REQUEST_TIMEOUT_MS, SecretsCache } from '../../shared/secrets/cache.js';
+import { defaultSecretsManagerClient, SECRETS_DEFAULTS, SECRETS_MANAGER_REQUEST_TIMEOUT_MS, SECRETS_MANAGER_RETRY, SecretsCache } from '../../shared/secrets/cache.js';
 import { sign, verifySignature } from '../../shared/signing/verify.js';
 import { manualClock } from '../support/secrets-manager.js';
 
@@ -34,13 +35,14 @@ let standIn: SecretsManagerStandIn;
 let client: SecretsManagerClient;
 let secretCounter = 0;
 
-function newClient(): SecretsManagerClient {
+function newClient(endpoint = standIn.endpoint): SecretsManagerClient {
   return new SecretsManagerClient({
-    endpoint: standIn.endpoint,
+    endpoint,
     region: 'us-east-1',
     credentials: CREDENTIALS,
     // As the functions build it (shared/secrets/cache.ts), with a shorter timeout so the suite stays fast.
-    maxAttempts: 1,
+    maxAttempts: 2,
+    retryStrategy: SECRETS_MANAGER_RETRY,
     requestHandler: { connectionTimeout: 1_000, requestTimeout: REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true },
   });
 }
@@ -228,8 +230,8 @@ describe('the stand-in speaks the Secrets Manager protocol to the real client', 
       // Its requestTimeout must end the request, not only log a warning (see the timeout test below).
       const handler = fromEnv.config.requestHandler as unknown as { httpHandlerConfigs(): Record<string, unknown> };
       expect(handler.httpHandlerConfigs()).toMatchObject({ requestTimeout: SECRETS_MANAGER_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true });
-      // One attempt: the cache's refresh interval is the retry policy.
-      await expect(fromEnv.config.maxAttempts()).resolves.toBe(1);
+      // Its retries: only a broken connection (the cache's refresh interval is the retry for the rest).
+      await expect(fromEnv.config.retryStrategy()).resolves.toBe(SECRETS_MANAGER_RETRY);
     } finally {
       restore();
       fromEnv.destroy();
@@ -314,6 +316,31 @@ describe('SecretsCache over the wire', () => {
     // Within the minimum interval the failure is not retried on every request.
     await expect(cache.candidates(name, 'signingSecret')).resolves.toMatchObject({ ok: true, secrets: ['cached'] });
     expect(standIn.calls.ListSecretVersionIds).toBe(1);
+  });
+
+  it('a connection that breaks before any answer (a closed keep-alive socket) is retried once; the secret loads', async () => {
+    // A relay to the stand-in that drops the first connection as soon as the request arrives.
+    let dropped = 0;
+    const relay = createNetServer((socket) => {
+      if (dropped++ === 0) {
+        socket.once('data', () => socket.resetAndDestroy());
+        return;
+      }
+      const upstream = connect(Number(new URL(standIn.endpoint).port), '127.0.0.1');
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const relayed = newClient(`http://127.0.0.1:${(relay.address() as AddressInfo).port}`);
+    try {
+      const cache = new SecretsCache({ client: relayed, now: clock.now, logger: createLogger(() => undefined) });
+      await expect(cache.candidates('local/buddy', 'signingSecret')).resolves.toMatchObject({ ok: true, secrets: ['dev-buddy'] });
+      expect(dropped).toBeGreaterThan(1);
+    } finally {
+      relayed.destroy();
+      await new Promise<void>((resolve) => relay.close(() => resolve()));
+    }
   });
 
   it('access denied and a 500 alike: one attempt each; the next comes after the refresh interval', async () => {

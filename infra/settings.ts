@@ -19,6 +19,8 @@ import { PROVIDER_IDS, PROVIDERS, providerById, reservedConcurrencyOf, type Prov
  *   alarmEmail=ops@example.com            subscribe an address to the alarm topic
  *   customerApiUrl=https://users...       lookup providers read your own user API instead of the customers table
  *   customerApiTokenSecretArn=arn:...     the bearer token for that API (full secret ARN; optional)
+ *   archiveRetentionDays=30               how long the webhook bus's archive keeps events for replay
+ *   exampleConsumer=true                  deploy the example consumer: per webhook provider a rule -> SQS queue with a DLQ
  *   bullseyeRotationDays=30               rotate Bullseye's webhook secrets automatically every N days
  *   bullseyeApiUrl=https://...            Bullseye's partner API base URL (default the documented one)
  *   bullseyeTestWebhookPath=/...          the two partner API paths Bullseye does not state (defaults
@@ -37,6 +39,10 @@ export interface DeploymentSettings {
   readonly alarmEmail?: string;
   /** Where the lookup providers read customers (shared/customers/from-env.ts). */
   readonly customerDirectory: CustomerDirectorySetting;
+  /** Days the webhook bus's archive keeps events (`npm run replay` serves windows inside them). */
+  readonly archiveRetentionDays: number;
+  /** Deploy the example consumer (infra/constructs/example-consumer.ts). */
+  readonly exampleConsumer: boolean;
   /** Automatic rotation of Bullseye's signing secret; absent: operator-driven, as for the others. */
   readonly bullseyeRotation?: BullseyeRotationSetting;
 }
@@ -80,6 +86,9 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   routeThrottle: { rateLimit: 50, burstLimit: 100 },
   reservedConcurrency: Object.fromEntries(PROVIDER_IDS.map((id) => [id, reservedConcurrencyOf(PROVIDERS[id])])) as Record<ProviderId, number>,
   customerDirectory: { kind: 'dynamodb' },
+  // A month: long enough to notice a consumer's outage after a weekend or a holiday and replay it.
+  archiveRetentionDays: 30,
+  exampleConsumer: false,
 };
 
 /** Environment variables an operator may tune per function; the stack sets every other one itself. */
@@ -247,6 +256,8 @@ export function settingsFromContext(context: Readonly<Record<string, unknown>>):
   }
 
   const customerDirectory = parseCustomerDirectory(context, providers, errors);
+  const archiveRetentionDays = limit('archiveRetentionDays', DEFAULT_SETTINGS.archiveRetentionDays);
+  const exampleConsumer = parseFlag(context, 'exampleConsumer', DEFAULT_SETTINGS.exampleConsumer, errors);
   const bullseyeRotation = parseBullseyeRotation(context, providers, errors);
 
   if (errors.length > 0) return { ok: false, errors };
@@ -261,10 +272,22 @@ export function settingsFromContext(context: Readonly<Record<string, unknown>>):
       routeThrottle,
       reservedConcurrency,
       customerDirectory,
+      archiveRetentionDays,
+      exampleConsumer,
       ...(alarmEmail ? { alarmEmail } : {}),
       ...(bullseyeRotation ? { bullseyeRotation } : {}),
     },
   };
+}
+
+/** A true/false switch: `-c name=true` arrives as a string, cdk.json may hold a boolean. */
+function parseFlag(context: Readonly<Record<string, unknown>>, key: string, fallback: boolean, errors: string[]): boolean {
+  const value = context[key];
+  if (value === undefined) return fallback;
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  errors.push(`${key}: expected true or false`);
+  return fallback;
 }
 
 /** `customerApiUrl` (and its optional token secret) switches every lookup provider to the HTTP directory. */

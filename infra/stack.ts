@@ -9,6 +9,9 @@ import { BullseyeRotation } from './constructs/bullseye-rotation.js';
 import { CallbackApi } from './constructs/callback-api.js';
 import { ProviderEndpoint, type AlarmThresholds, type CustomerSource } from './constructs/provider-endpoint.js';
 import { CustomersTable, DedupeTable } from './constructs/tables.js';
+import { ExampleConsumer } from './constructs/example-consumer.js';
+import { OperationsDashboard } from './constructs/operations-dashboard.js';
+import { WebhookArchive } from './constructs/webhook-archive.js';
 import { DEFAULT_SETTINGS, type DeploymentSettings } from './settings.js';
 
 export interface SignedCallbacksStackProps extends StackProps {
@@ -35,6 +38,9 @@ export class SignedCallbacksStack extends Stack {
   readonly dedupe?: DedupeTable;
   readonly eventBus?: EventBus;
   readonly alarmTopic: AlarmTopic;
+  readonly archive?: WebhookArchive;
+  readonly exampleConsumer?: ExampleConsumer;
+  readonly dashboard: OperationsDashboard;
   readonly bullseyeRotation?: BullseyeRotation;
 
   constructor(scope: Construct, id: string, props: SignedCallbacksStackProps = {}) {
@@ -67,6 +73,10 @@ export class SignedCallbacksStack extends Stack {
     if (providers.some((p) => p.kind === 'webhook')) {
       this.dedupe = new DedupeTable(this, 'Dedupe');
       this.eventBus = new EventBus(this, 'WebhookEvents', { description: 'Verified webhook events from Bullseye and BuddyStat, delivered once' });
+      this.archive = new WebhookArchive(this, 'WebhookArchive', { eventBus: this.eventBus, retentionDays: settings.archiveRetentionDays });
+      if (settings.exampleConsumer) {
+        this.exampleConsumer = new ExampleConsumer(this, 'ExampleConsumer', { eventBus: this.eventBus, providers, alarmTopic: this.alarmTopic.topic });
+      }
     }
 
     for (const provider of providers) {
@@ -105,6 +115,12 @@ export class SignedCallbacksStack extends Stack {
         ...(code ? { code } : {}),
       });
     }
+
+    this.dashboard = new OperationsDashboard(this, 'Operations', {
+      endpoints: providers.map((provider) => this.endpoints[provider.id]!),
+      api: this.api,
+      metricNamespace,
+    });
 
     new CfnOutput(this, 'AlarmTopicArn', {
       value: this.alarmTopic.topic.topicArn,

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LoggingFormat, type Code } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -13,6 +12,7 @@ import { PARTNER_API_DEFAULTS } from '../../shared/bullseye/partner-api.js';
 import { ENV } from '../../shared/config.js';
 import { PLACEHOLDER_PREFIX } from '../../shared/secrets/cache.js';
 import type { BullseyeApiSetting } from '../settings.js';
+import { thresholdAlarm } from './alarm-topic.js';
 import { bundledCode, PROJECT_ROOT } from './function-bundle.js';
 import { NAG_REASONS } from './provider-endpoint.js';
 
@@ -91,7 +91,12 @@ export class BullseyeRotation extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
       },
     });
-    Validations.of(this.function).acknowledge({ id: 'AwsSolutions-L1', reason: NAG_REASONS.runtime });
+    Validations.of(this.function).acknowledge(
+      { id: 'AwsSolutions-L1', reason: NAG_REASONS.runtime },
+      { id: 'Serverless-LambdaLatestVersion', reason: NAG_REASONS.runtime },
+      { id: 'Serverless-LambdaDLQ', reason: NAG_REASONS.rotationSteps },
+      { id: 'Serverless-LambdaTracing', reason: NAG_REASONS.tracing },
+    );
     // Only Secrets Manager, and only on behalf of this account, may invoke it.
     this.function.addPermission('InvokedBySecretsManager', {
       principal: new ServicePrincipal('secretsmanager.amazonaws.com'),
@@ -109,20 +114,14 @@ export class BullseyeRotation extends Construct {
     const permission = this.function.permissionsNode.tryFindChild('InvokedBySecretsManager');
     if (permission) this.schedule.node.addDependency(permission);
 
-    this.failedAlarm = new Alarm(this, 'FailedAlarm', {
+    this.failedAlarm = thresholdAlarm(this, 'FailedAlarm', {
       alarmName: `${stack.stackName}-bullseye-rotation-failed`,
       alarmDescription:
         "Bullseye secret rotation: a rotation step failed (the function's log says which and why: API key not set, Bullseye refused, a test delivery not verified). AWSCURRENT is unchanged and every value Bullseye may hold still verifies; Secrets Manager retries. See docs/deploy.md, Automatic rotation.",
       metric: this.function.metricErrors({ statistic: 'Sum', period: Duration.minutes(5) }),
       threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+      ...(props.alarmTopic ? { topic: props.alarmTopic } : {}),
     });
-    if (props.alarmTopic) {
-      this.failedAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
-      this.failedAlarm.addOkAction(new SnsAction(props.alarmTopic));
-    }
 
     new CfnOutput(this, 'ApiKeySecretName', {
       value: this.apiKeySecretName,

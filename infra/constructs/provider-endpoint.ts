@@ -1,8 +1,7 @@
 import { CfnOutput, Duration, Fn, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import { HttpMethod, HttpRoute, HttpRouteKey, PayloadFormatVersion } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { Alarm, ComparisonOperator, MathExpression, TreatMissingData, type IMetric, type Metric } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { MathExpression, type Alarm, type IMetric, type Metric } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { FunctionUrlAuthType, InvokeMode, LoggingFormat, type Code, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
@@ -17,6 +16,7 @@ import { reservedConcurrencyOf, type ProviderDefinition, type RouteDefinition } 
 import { PLACEHOLDER_PREFIX } from '../../shared/secrets/cache.js';
 import { consoleSetting } from '../consoles.js';
 import type { CustomerApiSetting, TunableEnvName } from '../settings.js';
+import { thresholdAlarm } from './alarm-topic.js';
 import type { CallbackApi } from './callback-api.js';
 import { bundledCode, handlerEntry } from './function-bundle.js';
 import type { CustomersTable, DedupeTable } from './tables.js';
@@ -49,6 +49,12 @@ export const NAG_REASONS = {
     'Deliberately unauthenticated at the gateway: the callers are third-party platforms (Buddy, Talki, Bullseye, BuddyStat, Helper) that cannot sign AWS requests or obtain JWTs. Every request is authenticated in the function by an HMAC-SHA256 signature over the raw body or query, verified in constant time against the secret in Secrets Manager, with a replay window where the platform signs a timestamp; unsigned or mis-signed requests get 401 before any data is read. Stage throttling and the rejected-signature alarm bound abuse.',
   runtime:
     'nodejs22.x is a supported Lambda runtime and the Node line this code is tested and bundled for (esbuild target node22). Moving to a newer runtime is a deliberate, tested change (one constant in infra/constructs/function-bundle.ts), not an automatic one.',
+  synchronousOnly:
+    'The function is only ever invoked synchronously, by its function URL and by the HTTP API: the platform waits for the answer and retries on a non-2xx itself. A Lambda dead-letter queue (or an on-failure destination) receives only failed asynchronous invocations, so it would stay empty forever. Failed deliveries are visible as 5xx answers (server-errors alarm) and on the operations dashboard; events that reached the bus are archived for replay.',
+  rotationSteps:
+    "Secrets Manager drives the rotation: it invokes each of the four steps, records a failed step and retries the rotation itself, and the failed-rotation alarm pages on any error of this function. A Lambda dead-letter queue would only hold copies of step invocations that Secrets Manager already retries, and replaying one out of order against the secret's staging labels is not safe.",
+  tracing:
+    'Each request writes one JSON log line (provider, outcome, status, latency) that the alarms and the operations dashboard read. Active X-Ray tracing without instrumenting the SDK clients records only the invocation the Lambda metrics already show, and instrumenting them adds the X-Ray SDK to every bundle and its cold start. Turn it on with tracing: Tracing.ACTIVE on the function if you want service maps; it costs per trace beyond the free tier.',
   secretRotation:
     "The signing secret is issued by the third-party platform and changed only on that platform's side (its console or its own settings): a Secrets Manager rotation Lambda has no API to change it there. Rotation is operator-driven and documented per platform in docs/deploy.md; the functions accept AWSPENDING and, for an hour, AWSPREVIOUS so rotation needs no redeploy and drops no requests. Bullseye, whose secret is set through its partner API, rotates automatically with -c bullseyeRotationDays=N.",
   partnerApiKeyRotation:
@@ -221,7 +227,12 @@ export class ProviderEndpoint extends Construct {
       loggingFormat: LoggingFormat.JSON,
       environment,
     });
-    Validations.of(this.function).acknowledge({ id: 'AwsSolutions-L1', reason: NAG_REASONS.runtime });
+    Validations.of(this.function).acknowledge(
+      { id: 'AwsSolutions-L1', reason: NAG_REASONS.runtime },
+      { id: 'Serverless-LambdaLatestVersion', reason: NAG_REASONS.runtime },
+      { id: 'Serverless-LambdaDLQ', reason: NAG_REASONS.synchronousOnly },
+      { id: 'Serverless-LambdaTracing', reason: NAG_REASONS.tracing },
+    );
 
     // Public, buffered: the platforms call it directly; the HMAC check in the handler is the authentication.
     this.functionUrl = this.function.addFunctionUrl({ authType: FunctionUrlAuthType.NONE, invokeMode: InvokeMode.BUFFERED });
@@ -299,23 +310,14 @@ export class ProviderEndpoint extends Construct {
     const secretOutcome = (id: string, outcome: string) =>
       metricFilter(`${id}Filter`, this.logGroup, id, FilterPattern.stringValue('$.outcome', '=', outcome));
 
-    const alarm = (id: string, name: string, description: string, metric: IMetric, threshold: number): Alarm => {
-      const created = new Alarm(this, id, {
+    const alarm = (id: string, name: string, description: string, metric: IMetric, threshold: number): Alarm =>
+      thresholdAlarm(this, id, {
         alarmName: `${stackName}-${provider.id}-${name}`,
         alarmDescription: description,
         metric,
         threshold,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        // No requests means nothing is wrong.
-        treatMissingData: TreatMissingData.NOT_BREACHING,
+        ...(props.alarmTopic ? { topic: props.alarmTopic } : {}),
       });
-      if (props.alarmTopic) {
-        created.addAlarmAction(new SnsAction(props.alarmTopic));
-        created.addOkAction(new SnsAction(props.alarmTopic));
-      }
-      return created;
-    };
 
     return {
       rejectedSignatures: alarm(

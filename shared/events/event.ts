@@ -1,3 +1,10 @@
+/** Every webhook event's EventBridge source: `webhooks.<provider>` (the archive and the consumer rules match on it). */
+export const EVENT_SOURCE_PREFIX = 'webhooks.';
+
+export function eventSourceOf(providerId: string): string {
+  return `${EVENT_SOURCE_PREFIX}${providerId}`;
+}
+
 /** A verified webhook event on its way to the event bus. */
 export interface WebhookEvent {
   /** `webhooks.<provider>` becomes the EventBridge source. */

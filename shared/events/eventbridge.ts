@@ -1,6 +1,6 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { sdkClientConfig } from '../aws/client-config.js';
-import type { EventSink, PublishOptions, WebhookEvent } from './event.js';
+import { eventSourceOf, type EventSink, type PublishOptions, type WebhookEvent } from './event.js';
 
 /** EventBridge's limit for one PutEvents entry, counted as its docs say (UTF-8 bytes of its fields). */
 export const MAX_ENTRY_BYTES = 256 * 1024;
@@ -26,7 +26,7 @@ export interface EventBridgeSinkOptions {
 export function toPutEventsEntry(event: WebhookEvent, eventBusName: string): PutEventsRequestEntry {
   return {
     EventBusName: eventBusName,
-    Source: `webhooks.${event.provider}`,
+    Source: eventSourceOf(event.provider),
     DetailType: event.eventType,
     Detail: JSON.stringify({ payload: event.payload, delivery: event.delivery }),
     Time: new Date(event.delivery.receivedAt),

@@ -58,6 +58,7 @@ export class SignedCallbacksStack extends Stack {
     this.api = new CallbackApi(this, 'CallbackApi', {
       logRetention: settings.logRetention,
       throttle: settings.throttle,
+      routeThrottle: settings.routeThrottle,
       metricNamespace,
       alarmTopic: this.alarmTopic.topic,
     });
@@ -95,6 +96,7 @@ export class SignedCallbacksStack extends Stack {
         ...(alarmThresholds ? { alarmThresholds } : {}),
         ...(code ? { code } : {}),
         logRetention: settings.logRetention,
+        reservedConcurrency: settings.reservedConcurrency[provider.id],
         metricNamespace,
       });
     }

@@ -12,7 +12,6 @@ import { LAMBDA_PAYLOAD_LIMIT_BYTES } from '../shared/http/request.js';
 import type { HttpResponse } from '../shared/http/response.js';
 import { createLogger, logger as defaultLogger } from '../shared/log.js';
 import { PROVIDER_IDS, PROVIDERS, type HttpMethod, type ProviderDefinition, type ProviderId } from '../shared/providers.js';
-import { secretForKey } from '../shared/secrets/cache.js';
 import {
   customersFileFromEnv,
   LOCAL_BULLSEYE,
@@ -23,6 +22,7 @@ import {
   secretsFileFromEnv,
 } from './defaults.js';
 import { functionUrlEventFrom, splitTarget } from './function-url-event.js';
+import { signingSecretFor } from './platform-requests.js';
 import { createCustomersTable, createDedupeTable, LOCAL_AWS_ENV, startDynamoStandIn, type DynamoStandIn } from './stand-ins/dynamodb.js';
 import { startSecretsManagerStandIn, type SecretsManagerStandIn } from './stand-ins/secrets-manager.js';
 import { startBullseyeStandIn, type BullseyeStandIn } from './stand-ins/bullseye.js';
@@ -329,7 +329,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       webhooks: Object.fromEntries(
         PROVIDERS.bullseye.routes.map((route) => [
           route.secretKey,
-          { url: `${url}${route.path}`, secret: secrets.value.bullseye === undefined ? null : (secretForKey(secrets.value.bullseye, route.secretKey) ?? null) },
+          { url: `${url}${route.path}`, secret: secrets.value.bullseye === undefined ? null : (signingSecretFor(secrets.value.bullseye, route) ?? null) },
         ]),
       ),
     });

@@ -2,6 +2,7 @@ import { parseHttpEvent, type HttpRequest } from './http/request.js';
 import { errorResponse, jsonResponse, unavailableResponse, type HttpResponse } from './http/response.js';
 import { ENV, numberFromEnv, signingSecretIdFromEnv } from './config.js';
 import { describeError, logger as defaultLogger, type Logger } from './log.js';
+import { loggable } from './log-value.js';
 import { matchRoute, signatureHeader, type ProviderDefinition, type RouteDefinition } from './providers.js';
 import { checkTimestamp } from './signing/replay.js';
 import { decodeSignatures, shapeOf, verifyDigests, type DecodedSignatures, type SignedMessage, type VerifyResult } from './signing/verify.js';
@@ -28,6 +29,8 @@ export interface VerifiedRequest {
   /** The body parsed as JSON, once, shared by the replay check and the provider's logic. */
   json(): JsonBody;
   readonly receivedAtMs: number;
+  /** The exact string or bytes that verified: the bytes as sent, or the alternative form the platform signed instead. */
+  readonly signedMessage: SignedMessage;
 }
 
 /**
@@ -112,6 +115,8 @@ class JsonOnce {
 /** A routed request with its signature decoded, on its way through verification: what each step of it shares. */
 class SignedRequest {
   readonly body: JsonOnce;
+  /** Set by verification when a form verified. */
+  signedMessage: SignedMessage = '';
 
   constructor(
     readonly request: HttpRequest,
@@ -127,6 +132,7 @@ class SignedRequest {
 class Verified implements VerifiedRequest {
   readonly request: HttpRequest;
   readonly route: RouteDefinition;
+  readonly signedMessage: SignedMessage;
   private readonly body: JsonOnce;
 
   constructor(
@@ -138,6 +144,7 @@ class Verified implements VerifiedRequest {
     this.request = signed.request;
     this.route = signed.route;
     this.body = signed.body;
+    this.signedMessage = signed.signedMessage;
   }
 
   json(): JsonBody {
@@ -181,13 +188,17 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
   const verify = (signed: SignedRequest, candidates: CandidatesResult): VerifyResult | undefined => {
     if (!candidates.ok) return undefined;
     const { request, decoded } = signed;
-    const asSent = verifyDigests({ messages: [messageAsSent(provider, request)], decoded, secrets: candidates.secrets });
+    const sent = messageAsSent(provider, request);
+    const asSent = verifyDigests({ messages: [sent], decoded, secrets: candidates.secrets });
+    if (asSent.ok) signed.signedMessage = sent;
     if (asSent.ok || asSent.reason !== 'mismatch' || !alternativeMessage) return asSent;
     const alternative = alternativeMessage(request, () => signed.body.get());
     if (alternative === undefined) return asSent;
     const viaAlternative = verifyDigests({ messages: [alternative], decoded, secrets: candidates.secrets });
+    if (!viaAlternative.ok) return viaAlternative;
+    signed.signedMessage = alternative;
     // Numbered as the second candidate message, after the bytes as sent.
-    return viaAlternative.ok ? { ...viaAlternative, messageIndex: 1 } : viaAlternative;
+    return { ...viaAlternative, messageIndex: 1 };
   };
 
   /**
@@ -285,8 +296,9 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
     const status = outcome.response.statusCode;
     log.request(status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', {
       provider: provider.id,
-      route: seen.route?.path ?? seen.request?.path,
-      method: seen.request?.method,
+      // An unmatched path and the method are the caller's: bounded like any request value.
+      route: seen.route?.path ?? loggable(seen.request?.path),
+      method: seen.route ? seen.request?.method : loggable(seen.request?.method),
       format: seen.request?.format,
       outcome: outcome.outcome,
       status,

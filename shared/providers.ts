@@ -56,11 +56,16 @@ export interface ProviderDefinition {
   readonly secretKeys: readonly string[];
   readonly replay?: ReplayRule;
   readonly budget: TimeBudget;
-  /** Larger bodies get 413. Webhooks stay under EventBridge's 256 KB entry limit, with room for metadata. */
+  /**
+   * Larger bodies get 413. Webhooks take what a function URL and the HTTP API hand Lambda (6 MB): a
+   * body too large for an EventBridge entry travels as a claim check (shared/events/entry.ts).
+   */
   readonly maxBodyBytes: number;
 }
 
 const KIB = 1024;
+/** Lambda's synchronous payload limit, which a function URL and the HTTP API deliver up to. */
+export const WEBHOOK_MAX_BODY_BYTES = 6 * KIB * KIB;
 
 export const PROVIDERS = {
   buddy: {
@@ -99,7 +104,7 @@ export const PROVIDERS = {
     signature: { header: 'X-Bullseye-Signature', encoding: 'hex', signs: 'body' },
     secretKeys: ['identification', 'billing'],
     budget: { platformTimeoutMs: 10_000, dependencyDeadlineMs: 5_000, functionTimeoutSeconds: 10, memoryMb: 512 },
-    maxBodyBytes: 240 * KIB,
+    maxBodyBytes: WEBHOOK_MAX_BODY_BYTES,
   },
   buddystat: {
     id: 'buddystat',
@@ -111,7 +116,7 @@ export const PROVIDERS = {
     signature: { header: 'X-BuddyStat-Signature', encoding: 'hex', signs: 'body' },
     secretKeys: ['signingSecret'],
     budget: { platformTimeoutMs: 10_000, dependencyDeadlineMs: 6_000, functionTimeoutSeconds: 10, memoryMb: 512 },
-    maxBodyBytes: 240 * KIB,
+    maxBodyBytes: WEBHOOK_MAX_BODY_BYTES,
   },
   helper: {
     id: 'helper',

@@ -1,54 +1,82 @@
 import type { WebhookDeps } from './deps.js';
+import { withDeadline } from './deadline.js';
 import type { Mutable } from './contract.js';
-import type { DeliveryMetadata } from './events/event.js';
-import { dedupeKeyFor, forwardOnce, type ForwardOptions } from './events/forward.js';
+import type { DeliveryMetadata, WebhookEvent } from './events/event.js';
+import { dedupeKeyFor, forwardOnce, type ForwardOptions, type ForwardResult } from './events/forward.js';
+import { parkedDelivery } from './events/store.js';
 import type { Answer, VerifiedRequest } from './handler.js';
 import { jsonTextResponse, unavailableResponse } from './http/response.js';
+import { loggable } from './log-value.js';
+import { describeError, logger as defaultLogger } from './log.js';
 import { memoisedIsoTime } from './time.js';
 
 export interface WebhookClassification {
+  /** The platform's event type, in full (the bus's DetailType is a sanitised cut of it). */
   readonly eventType: string;
-  readonly payload: unknown;
   readonly test: boolean;
   readonly unknownType: boolean;
-  /** A platform delivery id, when the platform sends one: a better de-duplication key than the body hash. */
-  readonly deliveryId?: string;
 }
 
 const receivedAtTime = memoisedIsoTime();
 
-const RETRY_AFTER_SECONDS: Record<string, number> = { delivery_in_progress: 5 };
+/** Left for storing a parked delivery out of the platform's time budget, after the forward's deadline: the answer must still arrive in time. */
+const ANSWER_MARGIN_MS = 1_000;
 
 /** The acknowledgements never change: serialised once. */
 const RECEIVED = JSON.stringify({ received: true });
 const RECEIVED_AGAIN = JSON.stringify({ received: true, duplicate: true });
 
 /**
- * Forwards a verified webhook once and answers the platform: 200 only when the event is on the bus
- * (or was already), 503 otherwise so the platform's retry delivers it.
+ * Forwards a verified webhook once and answers the platform. 2xx means the delivery is durably kept
+ * exactly as it verified: on the bus (or already there), or parked in the delivery bucket for the
+ * redrive when the bus or the ledger cannot take it now. 503 only when it could be kept nowhere, or
+ * while another attempt at the same delivery is in flight: the platform's retry then delivers it.
  */
-export async function forwardWebhook(verified: VerifiedRequest, deps: WebhookDeps, event: WebhookClassification): Promise<Answer> {
-  const { request, route, provider } = verified;
-  const dedupeKey = dedupeKeyFor(provider.id, request.bodyAsSent, event.deliveryId);
+export async function forwardWebhook(verified: VerifiedRequest, deps: WebhookDeps, classified: WebhookClassification): Promise<Answer> {
+  const { route, provider, request } = verified;
+  const dedupeKey = dedupeKeyFor(provider.id, verified.signedMessage);
   // Built by assignment rather than conditional spreads: this runs on every delivery.
   const delivery: Mutable<DeliveryMetadata> = {
     dedupeKey,
+    eventType: classified.eventType,
     receivedAt: receivedAtTime(verified.receivedAtMs),
     route: route.path,
-    test: event.test,
-    unknownType: event.unknownType,
+    test: classified.test,
+    unknownType: classified.unknownType,
   };
   if (request.requestId) delivery.requestId = request.requestId;
-  const options: Mutable<ForwardOptions> = { sink: deps.sink, ledger: deps.ledger, deadlineMs: provider.budget.dependencyDeadlineMs };
+  const event: WebhookEvent = { provider: provider.id, body: verified.signedMessage, delivery };
+  const options: Mutable<ForwardOptions> = { sink: deps.sink, ledger: deps.ledger, store: deps.store, deadlineMs: provider.budget.dependencyDeadlineMs };
   if (deps.logger) options.logger = deps.logger;
-  const result = await forwardOnce({ provider: provider.id, eventType: event.eventType, payload: event.payload, delivery }, options);
+  const eventType = loggable(classified.eventType);
+
+  const result = await forwardOnce(event, options);
   if (result.ok) {
-    const outcome = event.test ? `${result.outcome}_test` : event.unknownType ? `${result.outcome}_unknown_type` : result.outcome;
-    const response = jsonTextResponse(200, result.outcome === 'duplicate' ? RECEIVED_AGAIN : RECEIVED);
-    return { eventType: event.eventType, dedupeKey, outcome, response };
+    const outcome = classified.test ? `${result.outcome}_test` : classified.unknownType ? `${result.outcome}_unknown_type` : result.outcome;
+    return { eventType, dedupeKey, outcome, response: jsonTextResponse(200, result.outcome === 'duplicate' ? RECEIVED_AGAIN : RECEIVED) };
   }
-  const response = unavailableResponse('Event not delivered; retry later', RETRY_AFTER_SECONDS[result.outcome] ?? 1);
-  return { eventType: event.eventType, dedupeKey, outcome: result.outcome, response };
+  if (result.outcome === 'delivery_in_progress') {
+    return { eventType, dedupeKey, outcome: result.outcome, response: unavailableResponse('Delivery in progress; retry later', 5) };
+  }
+  const parkMs = provider.budget.platformTimeoutMs - provider.budget.dependencyDeadlineMs - ANSWER_MARGIN_MS;
+  return park(event, result, deps, parkMs, { eventType, dedupeKey });
+}
+
+/** Stores a delivery that could not be forwarded now under `parked/`: 2xx once it is durable, 503 when it cannot be kept either. */
+async function park(
+  event: WebhookEvent,
+  result: Extract<ForwardResult, { reason: unknown }>,
+  deps: WebhookDeps,
+  deadlineMs: number,
+  logged: { eventType: string | undefined; dedupeKey: string },
+): Promise<Answer> {
+  const now = deps.now ?? Date.now;
+  const parked = await withDeadline(deadlineMs, (scope) => deps.store.park(parkedDelivery(event, result.reason, now()), scope));
+  if (parked.ok) return { ...logged, outcome: 'parked', response: jsonTextResponse(200, RECEIVED) };
+  const log = deps.logger ?? defaultLogger;
+  const error = parked.reason === 'failed' ? parked.error : new Error(`parking took longer than ${deadlineMs} ms`);
+  log.error({ provider: event.provider, eventType: logged.eventType, dedupeKey: logged.dedupeKey, message: `delivery neither forwarded (${result.outcome}) nor parked`, ...describeError(error) });
+  return { ...logged, outcome: result.outcome, response: unavailableResponse('Event not delivered; retry later', 1) };
 }
 
 /** The payload's `field` when it is a non-empty string. */

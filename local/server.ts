@@ -35,6 +35,7 @@ function banner(stack: LocalStack): string {
     `  signing secrets  ${shown(stack.secretsFile)} -> local Secrets Manager, one secret per provider (local/<provider>)`,
     `  customers        ${shown(stack.customersFile)} -> DynamoDB (dynalite, in-process): ${stack.customers.length} profiles`,
     `  webhook events   ${shown(stack.eventsFile)} (appended, and printed here)`,
+    `  delivery bucket  s3://${stack.s3.bucket} on s3rver at ${stack.s3.endpoint}: claims/ (large bodies), parked/ (npm run redrive)`,
     '',
     'Sample customers:',
     ...stack.customers.map((c) => `  ${c.userId.padEnd(12)} ${(c.email ?? '').padEnd(22)} ${c.sessionIds?.length ? `sessions ${c.sessionIds.join(', ')}` : ''}`.trimEnd()),

@@ -16,6 +16,7 @@ import { PROVIDER_IDS, PROVIDERS, providerById, type ProviderId } from '../share
  *   alarmEmail=ops@example.com            subscribe an address to the alarm topic
  *   customerApiUrl=https://users...       lookup providers read your own user API instead of the customers table
  *   customerApiTokenSecretArn=arn:...     the bearer token for that API (full secret ARN; optional)
+ *   deliveryRetentionDays=30              days the delivery bucket keeps claim-checked bodies and parked deliveries
  */
 export interface DeploymentSettings {
   readonly providers: readonly ProviderId[];
@@ -26,6 +27,8 @@ export interface DeploymentSettings {
   readonly alarmEmail?: string;
   /** Where the lookup providers read customers (shared/customers/from-env.ts). */
   readonly customerDirectory: CustomerDirectorySetting;
+  /** Days the delivery bucket keeps claim-checked bodies and parked deliveries before they expire. */
+  readonly deliveryRetentionDays: number;
 }
 
 /** The team's own user API (the contract is in shared/customers/http.ts). */
@@ -52,6 +55,8 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   // requests is cut off at the gateway before it reaches the functions and the tables.
   throttle: { rateLimit: 100, burstLimit: 200 },
   customerDirectory: { kind: 'dynamodb' },
+  // Long enough for a consumer to fetch a claim-checked body and for an operator to see a parked one through.
+  deliveryRetentionDays: 30,
 };
 
 /** Environment variables an operator may tune per function; the stack sets every other one itself. */
@@ -194,11 +199,12 @@ export function settingsFromContext(context: Readonly<Record<string, unknown>>):
   }
 
   const customerDirectory = parseCustomerDirectory(context, providers, errors);
+  const deliveryRetentionDays = limit('deliveryRetentionDays', DEFAULT_SETTINGS.deliveryRetentionDays);
 
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
-    settings: { providers, secretArns, providerEnvironment, logRetention, throttle, customerDirectory, ...(alarmEmail ? { alarmEmail } : {}) },
+    settings: { providers, secretArns, providerEnvironment, logRetention, throttle, customerDirectory, deliveryRetentionDays, ...(alarmEmail ? { alarmEmail } : {}) },
   };
 }
 

@@ -7,6 +7,8 @@ import { AlarmTopic } from './constructs/alarm-topic.js';
 import { CallbackApi } from './constructs/callback-api.js';
 import { ProviderEndpoint, type AlarmThresholds, type CustomerSource } from './constructs/provider-endpoint.js';
 import { CustomersTable, DedupeTable } from './constructs/tables.js';
+import { DeliveryBucket } from './constructs/delivery-bucket.js';
+import { DeliveryRedrive } from './constructs/delivery-redrive.js';
 import { DEFAULT_SETTINGS, type DeploymentSettings } from './settings.js';
 
 export interface SignedCallbacksStackProps extends StackProps {
@@ -17,7 +19,7 @@ export interface SignedCallbacksStackProps extends StackProps {
    * Tests only: the code each function deploys instead of its esbuild bundle, so assertions that
    * are not about the bundle do not pay for five bundles.
    */
-  readonly functionCode?: (provider: ProviderDefinition) => Code;
+  readonly functionCode?: (of: ProviderDefinition | 'redrive') => Code;
 }
 
 /**
@@ -32,6 +34,8 @@ export class SignedCallbacksStack extends Stack {
   readonly customers?: CustomersTable;
   readonly dedupe?: DedupeTable;
   readonly eventBus?: EventBus;
+  readonly deliveries?: DeliveryBucket;
+  readonly redrive?: DeliveryRedrive;
   readonly alarmTopic: AlarmTopic;
 
   constructor(scope: Construct, id: string, props: SignedCallbacksStackProps = {}) {
@@ -63,6 +67,17 @@ export class SignedCallbacksStack extends Stack {
     if (providers.some((p) => p.kind === 'webhook')) {
       this.dedupe = new DedupeTable(this, 'Dedupe');
       this.eventBus = new EventBus(this, 'WebhookEvents', { description: 'Verified webhook events from Bullseye and BuddyStat, delivered once' });
+      this.deliveries = new DeliveryBucket(this, 'Deliveries', { retentionDays: settings.deliveryRetentionDays });
+      const redriveCode = functionCode?.('redrive');
+      this.redrive = new DeliveryRedrive(this, 'Redrive', {
+        deliveries: this.deliveries,
+        dedupe: this.dedupe,
+        eventBus: this.eventBus,
+        logRetention: settings.logRetention,
+        alarmTopic: this.alarmTopic.topic,
+        alarmName: `${this.stackName}-redrive-errors`,
+        ...(redriveCode ? { code: redriveCode } : {}),
+      });
     }
 
     for (const provider of providers) {
@@ -75,6 +90,7 @@ export class SignedCallbacksStack extends Stack {
         ...(customerSource ? { customers: customerSource } : {}),
         ...(this.dedupe ? { dedupe: this.dedupe } : {}),
         ...(this.eventBus ? { eventBus: this.eventBus } : {}),
+        ...(this.deliveries ? { deliveries: this.deliveries } : {}),
         alarmTopic: this.alarmTopic.topic,
         ...(secretArn ? { secretArn } : {}),
         ...(environment ? { environment } : {}),
@@ -94,6 +110,16 @@ export class SignedCallbacksStack extends Stack {
         value: this.eventBus.eventBusName,
         description: 'EventBridge bus that receives verified webhook events: add rules for your consumers',
       }).overrideLogicalId('EventBusName');
+    }
+    if (this.deliveries && this.dedupe) {
+      new CfnOutput(this, 'DeliveryBucketName', {
+        value: this.deliveries.bucket.bucketName,
+        description: 'S3 bucket of claim-checked webhook bodies (claims/) and parked deliveries (parked/): DELIVERY_BUCKET for npm run redrive',
+      }).overrideLogicalId('DeliveryBucketName');
+      new CfnOutput(this, 'DedupeTableName', {
+        value: this.dedupe.table.tableName,
+        description: 'DynamoDB de-duplication table of webhook deliveries: DEDUPE_TABLE for npm run redrive',
+      }).overrideLogicalId('DedupeTableName');
     }
     if (this.customers) {
       new CfnOutput(this, 'CustomersTableName', {

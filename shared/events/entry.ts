@@ -62,7 +62,7 @@ export function bodyTextOf(body: SignedMessage): string | undefined {
   return isUtf8(body) ? Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8') : undefined;
 }
 
-function deliveryJson(delivery: DeliveryMetadata): string {
+function deliveryJson(delivery: DeliveryMetadata & { readonly eventTypeCut?: true }): string {
   return `{"delivery":${JSON.stringify(delivery)}`;
 }
 
@@ -80,9 +80,19 @@ export function inlineEntry(event: WebhookEvent, bodyText: string): EventEntry {
   return { ...header(event), detail: `${deliveryJson(event.delivery)},"payload":${bodyText}}` };
 }
 
-/** The claim-check entry: Detail is `{"delivery":{…},"claim":{bucket,key,size,sha256}}`; the body is in S3. */
+/** What is kept of an event type too long for even a claim-check entry (the full type is in the stored body). */
+const CUT_EVENT_TYPE_LENGTH = 1_024;
+
+/**
+ * The claim-check entry: Detail is `{"delivery":{…},"claim":{bucket,key,size,sha256}}`; the body is
+ * in S3. Only an event type of hundreds of KB could make it too large: then the type in the detail
+ * is cut (`eventTypeCut: true`), so the entry always fits and the delivery still reaches the bus.
+ */
 export function claimEntry(event: WebhookEvent, claim: ClaimPointer): EventEntry {
-  return { ...header(event), detail: `${deliveryJson(event.delivery)},"claim":${JSON.stringify(claim)}}` };
+  const entry = { ...header(event), detail: `${deliveryJson(event.delivery)},"claim":${JSON.stringify(claim)}}` };
+  if (fitsOnTheBus(entry)) return entry;
+  const delivery = { ...event.delivery, eventType: event.delivery.eventType.slice(0, CUT_EVENT_TYPE_LENGTH), eventTypeCut: true };
+  return { ...entry, detail: `${deliveryJson(delivery)},"claim":${JSON.stringify(claim)}}` };
 }
 
 /** Size as the PutEvents size page counts it: UTF-8 bytes of Source, DetailType and Detail, 14 for Time. */

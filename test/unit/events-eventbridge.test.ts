@@ -78,6 +78,13 @@ describe('the inline entry: the verified bytes embedded as they arrived', () => 
     expect(JSON.parse(entry.detail)).toEqual({ delivery: webhookEvent().delivery, claim });
   });
 
+  it('a claim-check entry always fits: an event type too long for it is cut in the detail, marked eventTypeCut', () => {
+    const claim = { bucket: 'b', key: 'claims/buddystat/abc', size: 3, sha256: 'f'.repeat(64) };
+    const entry = claimEntry(webhookEvent(undefined, 'buddystat', 'x'.repeat(MAX_ENTRY_BYTES)), claim);
+    expect(fitsOnTheBus(entry)).toBe(true);
+    expect(JSON.parse(entry.detail)).toMatchObject({ delivery: { eventType: 'x'.repeat(1024), eventTypeCut: true }, claim });
+  });
+
   it('sends the entry as built, to the bus, passing the caller signal so a deadline can cancel the call', async () => {
     const bus = mockedEventBus();
     const controller = new AbortController();

@@ -36,14 +36,28 @@ describe('cdk-nag AwsSolutions (as the app runs it: a CDK policy-validation plug
     expect(report.success).toBe(true);
   });
 
-  it('acknowledges only what is argued: public routes (HMAC is the auth), the pinned runtime, platform-driven rotation', () => {
+  it('acknowledges only what is argued: public routes (HMAC is the auth), the pinned runtime, platform-driven rotation, delivery-bucket prefixes and access logs', () => {
     const acks = acknowledgements(stack);
     const routeCount = PROVIDER_IDS.reduce((n, id) => n + PROVIDERS[id].routes.length, 0);
+    const webhooks = PROVIDER_IDS.filter((id) => PROVIDERS[id].kind === 'webhook');
     const byId = (id: string) => acks.filter((a) => a.id === id);
-    expect(new Set(acks.map((a) => a.id))).toEqual(new Set(['AwsSolutions-APIG4', 'AwsSolutions-L1', 'AwsSolutions-SMG4']));
+    const prefixGrants = acks.filter((a) => a.id.startsWith('AwsSolutions-IAM5['));
+    expect(new Set(acks.filter((a) => !prefixGrants.includes(a)).map((a) => a.id))).toEqual(
+      new Set(['AwsSolutions-APIG4', 'AwsSolutions-L1', 'AwsSolutions-SMG4', 'AwsSolutions-S1']),
+    );
     expect(byId('AwsSolutions-APIG4')).toHaveLength(routeCount);
-    expect(byId('AwsSolutions-L1')).toHaveLength(PROVIDER_IDS.length);
+    // Each provider's function, and the redrive's.
+    expect(byId('AwsSolutions-L1')).toHaveLength(PROVIDER_IDS.length + 1);
     expect(byId('AwsSolutions-SMG4')).toHaveLength(PROVIDER_IDS.length);
+    expect(byId('AwsSolutions-S1')).toHaveLength(1);
+    // One finding per wildcard prefix: claims/<id>/ and parked/<id>/ per webhook function, parked/ and claims/ for the redrive.
+    expect(prefixGrants.map((a) => a.id.replace(/<[^>]+>/, '<bucket>')).sort()).toEqual(
+      [
+        ...webhooks.flatMap((id) => [`AwsSolutions-IAM5[Resource::<bucket>/claims/${id}/*]`, `AwsSolutions-IAM5[Resource::<bucket>/parked/${id}/*]`]),
+        'AwsSolutions-IAM5[Resource::<bucket>/claims/*]',
+        'AwsSolutions-IAM5[Resource::<bucket>/parked/*]',
+      ].sort(),
+    );
     // Acknowledged on the single resource concerned, never on the stack or the app.
     for (const ack of acks) expect(ack.path.split('/').length).toBeGreaterThan(2);
   });

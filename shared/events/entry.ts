@@ -91,7 +91,7 @@ const CUT_EVENT_TYPE_LENGTH = 1_024;
 export function claimEntry(event: WebhookEvent, claim: ClaimPointer): EventEntry {
   const entry = { ...header(event), detail: `${deliveryJson(event.delivery)},"claim":${JSON.stringify(claim)}}` };
   if (fitsOnTheBus(entry)) return entry;
-  const delivery = { ...event.delivery, eventType: event.delivery.eventType.slice(0, CUT_EVENT_TYPE_LENGTH), eventTypeCut: true };
+  const delivery = { ...event.delivery, eventType: event.delivery.eventType.slice(0, CUT_EVENT_TYPE_LENGTH), eventTypeCut: true as const };
   return { ...entry, detail: `${deliveryJson(delivery)},"claim":${JSON.stringify(claim)}}` };
 }
 

@@ -59,8 +59,8 @@ describe('the delivery bucket', () => {
   });
 
   it('its name and the de-duplication table are outputs, for npm run redrive', () => {
-    expect(synth.template.findOutputs('DeliveryBucketName').DeliveryBucketName.Value).toEqual({ Ref: bucketId() });
-    expect(synth.template.findOutputs('DedupeTableName').DedupeTableName.Value).toEqual({ Ref: logicalId(synth.stack.dedupe!.table) });
+    expect(synth.template.findOutputs('DeliveryBucketName').DeliveryBucketName!.Value).toEqual({ Ref: bucketId() });
+    expect(synth.template.findOutputs('DedupeTableName').DedupeTableName!.Value).toEqual({ Ref: logicalId(synth.stack.dedupe!.table) });
   });
 });
 

@@ -1,3 +1,4 @@
+import { STANDARD_WEBHOOKS_HEADERS } from '../shared/signing/standard-webhooks.js';
 import { SecretsManagerClient, type ServiceOutputTypes } from '@aws-sdk/client-secrets-manager';
 import type { CustomerProfile } from '../shared/customers/profile.js';
 import type { LambdaHttpHandler } from '../shared/handler.js';
@@ -27,6 +28,7 @@ export const SECRET_VALUES: Record<ProviderId, Record<string, string>> = {
   bullseye: { identification: 'bench-bullseye-identification-secret', billing: 'bench-bullseye-billing-secret' },
   buddystat: { signingSecret: 'bench-buddystat-webhook-secret' },
   helper: { signingSecret: 'bench-helper-hmac-secret' },
+  standardwebhooks: { signingSecret: `whsec_${Buffer.from('bench-standard-webhooks-key-32by').toString('base64')}` },
 };
 
 /** The customer every lookup resolves: the same shape as local/customers.json's first profile. */
@@ -55,13 +57,17 @@ export function platformRequest(provider: ProviderId, nowMs: number = BENCH_NOW_
   return buildPlatformRequest(provider, { secret, now: nowMs });
 }
 
-/** The signature value as sent, without a scheme prefix such as `Bearer `. */
+/** A header's value as the request sends it. */
+export function headerOf(request: PlatformRequest, name: string): string {
+  return request.headers.find(([header]) => header.toLowerCase() === name.toLowerCase())?.[1] ?? '';
+}
+
+/** The signature value as sent, without a prefix such as `Bearer ` (or Standard Webhooks' `v1,`). */
 export function signatureOf(provider: ProviderId, request: PlatformRequest): string {
   const rule: SignatureRule = PROVIDERS[provider].signature;
-  const header = rule.header.toLowerCase();
-  const value = request.headers.find(([name]) => name.toLowerCase() === header)?.[1] ?? '';
-  const scheme = rule.scheme;
-  return scheme && value.startsWith(scheme) ? value.slice(scheme.length) : value;
+  if (rule.scheme === 'standard-webhooks') return headerOf(request, STANDARD_WEBHOOKS_HEADERS.signature).replace(/^v1,/, '');
+  const value = headerOf(request, rule.header);
+  return rule.prefix && value.startsWith(rule.prefix) ? value.slice(rule.prefix.length) : value;
 }
 
 /** The HTTP API (payload 2.0) event API Gateway hands the function for this request: the deployed path. */
@@ -75,7 +81,7 @@ export function eventOf(request: PlatformRequest): APIGatewayProxyEventV2 {
   });
 }
 
-export const silentLogger: Logger = { log: () => undefined, request: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+export const silentLogger: Logger = { log: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /**
  * A SecretsCache over a real SecretsManagerClient whose first middleware answers instead of the

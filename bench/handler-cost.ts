@@ -1,3 +1,4 @@
+import { STANDARD_WEBHOOKS_HEADERS, standardWebhooksKey } from '../shared/signing/standard-webhooks.js';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { toBuddyResponse } from '../functions/buddy/contract.js';
 import { toHelperResponse } from '../functions/helper/contract.js';
@@ -20,6 +21,7 @@ import {
   eventOf,
   platformRequest,
   secretFor,
+  headerOf,
   signatureOf,
   silentLogger,
   stubbedSecrets,
@@ -66,12 +68,24 @@ async function timeAsync(fn: () => Promise<unknown>, iterations: number): Promis
  * query string through URLSearchParams).
  */
 export function floorFor(provider: ProviderId, request: PlatformRequest): () => unknown {
-  const definition = PROVIDERS[provider];
-  const secret = secretFor(provider);
-  const signed = definition.signature.signs === 'query' ? (request.query ?? '') : (request.body ?? '');
+  const rule = PROVIDERS[provider].signature;
   const signature = signatureOf(provider, request);
-  const encoding = definition.signature.encoding;
-  if (definition.signature.signs === 'query') {
+  if (rule.scheme === 'standard-webhooks') {
+    const key = standardWebhooksKey(secretFor(provider));
+    const id = headerOf(request, STANDARD_WEBHOOKS_HEADERS.id);
+    const timestamp = headerOf(request, STANDARD_WEBHOOKS_HEADERS.timestamp);
+    const body = request.body ?? '';
+    return () => {
+      const expected = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest();
+      const got = Buffer.from(signature, 'base64');
+      const ok = got.length === expected.length && timingSafeEqual(got, expected);
+      return ok ? JSON.parse(body) : undefined;
+    };
+  }
+  const secret = secretFor(provider);
+  const signed = rule.signs === 'query' ? (request.query ?? '') : (request.body ?? '');
+  const encoding = rule.encoding;
+  if (rule.signs === 'query') {
     return () => {
       const expected = createHmac('sha256', secret).update(signed).digest();
       const got = Buffer.from(signature, encoding);
@@ -202,7 +216,7 @@ async function breakdown(options: HandlerCostOptions): Promise<Table> {
     { label: 'parseHttpEvent (HTTP API v2 event -> request)', measure: sync(() => parseHttpEvent(event, definition.maxBodyBytes)) },
     { label: 'signature header read + shape check', measure: sync(() => signatureShape(signatureValues(httpRequest, definition.signature.header, undefined), 'hex')) },
     { label: 'secrets cache lookup, warm (candidates)', measure: async_(() => secrets.candidates(SECRET_ID, 'signingSecret')) },
-    { label: 'verifySignature, one secret', measure: sync(() => verifySignature({ messages: [httpRequest.rawBody], signatures, secrets: [secret], encoding: 'hex' })) },
+    { label: 'verifySignature, one secret', measure: sync(() => verifySignature({ message: httpRequest.rawBody, signatures, secrets: [secret], encoding: 'hex' })) },
     { label: 'in-memory lookup awaited', measure: async_(() => directory.findBySessionId(sessionId)) },
     { label: 'same lookup inside withDeadline (timer armed only if it waits; signal made on first read)', measure: async_(() => withDeadline(1_500, (scope) => directory.findBySessionId(sessionId, scope))) },
     {
@@ -221,9 +235,9 @@ async function breakdown(options: HandlerCostOptions): Promise<Table> {
     { label: 'jsonResponse(200, Buddy answer)', measure: sync(() => jsonResponse(200, toBuddyResponse(BENCH_PROFILE))) },
     { label: 'jsonResponse(200, Helper answer)', measure: sync(() => jsonResponse(200, toHelperResponse(BENCH_PROFILE))) },
     {
-      label: 'request log line built (Logger.request: fixed-order writer + ISO time), not written',
+      label: 'request log line built (JSON.stringify + ISO time), not written',
       measure: sync(() =>
-        lineLogger.request('info', {
+        lineLogger.log('info', {
           provider,
           route: '/buddy/identity',
           method: 'POST',

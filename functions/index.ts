@@ -1,19 +1,23 @@
 import { defaultWebhookDeps, lazyDirectory, type LookupDeps, type WebhookDeps } from '../shared/deps.js';
 import type { LambdaHttpHandler } from '../shared/handler.js';
-import type { ProviderId } from '../shared/providers.js';
+import { PROVIDERS, type ProviderId } from '../shared/providers.js';
 import { createBuddyHandler } from './buddy/handler.js';
 import { createBuddyStatHandler } from './buddystat/handler.js';
 import { createBullseyeHandler } from './bullseye/handler.js';
 import { createHelperHandler } from './helper/handler.js';
 import { createTalkiHandler } from './talki/handler.js';
+import { createGenericWebhookHandler } from './webhook/handler.js';
 
 /** What any provider's handler may need: lookups use the directory, webhooks the sink and ledger. */
 export type ProviderHandlerDeps = LookupDeps & WebhookDeps;
 
+/** Providers with a folder of their own under functions/: every registry entry without `genericWebhook`. */
+type OwnCodeProviderId = { [Id in ProviderId]: (typeof PROVIDERS)[Id] extends { readonly genericWebhook: object } ? never : Id }[ProviderId];
+
 /**
- * Every provider's factory, for the local server, the benchmarks and the tests that run all five.
- * Never a Lambda entry point: each function bundles only its own `functions/<id>/handler.ts`.
- * A provider added to the registry without a factory here fails the type-check.
+ * The factory of each provider with its own code, for the local server, the benchmarks and the tests
+ * that run them all. Never a Lambda entry point: each function bundles only its own handler file. A
+ * provider added to the registry without `genericWebhook` and without a factory here fails the type-check.
  */
 const FACTORIES = {
   buddy: createBuddyHandler,
@@ -21,10 +25,12 @@ const FACTORIES = {
   bullseye: createBullseyeHandler,
   buddystat: createBuddyStatHandler,
   helper: createHelperHandler,
-} as const satisfies Record<ProviderId, (deps: ProviderHandlerDeps) => LambdaHttpHandler>;
+} as const satisfies Record<OwnCodeProviderId, (deps: ProviderHandlerDeps) => LambdaHttpHandler>;
 
-export function createProviderHandler(provider: ProviderId, deps: ProviderHandlerDeps): LambdaHttpHandler {
-  return FACTORIES[provider](deps);
+export function createProviderHandler(id: ProviderId, deps: ProviderHandlerDeps): LambdaHttpHandler {
+  const provider = PROVIDERS[id];
+  if ('genericWebhook' in provider) return createGenericWebhookHandler(provider, deps);
+  return FACTORIES[id as OwnCodeProviderId](deps);
 }
 
 /** Any provider wired from the environment as its own `handler` export is, with one secrets cache. */

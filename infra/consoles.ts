@@ -33,12 +33,16 @@ const CONSOLE_SETTINGS: Partial<Record<ProviderId, ConsoleSetting>> = {
     url: () => 'Helper: customerInfoUrl passed to the chat / create message API (client SDK)',
     secret: 'Helper: the HMAC secret shown in your Helper settings',
   },
+  standardwebhooks: {
+    url: () => "The sender's webhook settings: add an endpoint with this URL (Svix-based senders: Webhooks -> Add Endpoint)",
+    secret: "The endpoint's signing secret the sender shows, whsec_... (Svix-based senders: the endpoint's Signing Secret)",
+  },
 };
 
 /** The console hint for a provider; a sixth provider without an entry still gets a readable one. */
 export function consoleSetting(provider: ProviderDefinition): ConsoleSetting {
   return (
-    CONSOLE_SETTINGS[provider.id] ?? {
+    CONSOLE_SETTINGS[provider.id as ProviderId] ?? {
       url: (route) => `${provider.title}: the URL setting for ${route.method} ${route.path}`,
       secret: `${provider.title}: the signing secret`,
     }

@@ -2,7 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import type { Code } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { PROVIDERS, type ProviderDefinition, type ProviderId } from '../shared/providers.js';
+import { PROVIDERS, type ProviderDefinition, type ProviderId, type RegisteredProvider } from '../shared/providers.js';
 import { AlarmTopic } from './constructs/alarm-topic.js';
 import { CallbackApi } from './constructs/callback-api.js';
 import { ProviderEndpoint, type AlarmThresholds, type CustomerSource } from './constructs/provider-endpoint.js';
@@ -29,7 +29,7 @@ export interface SignedCallbacksStackProps extends StackProps {
  * topic. Resources only a deselected kind or directory needs are left out.
  */
 export class SignedCallbacksStack extends Stack {
-  readonly endpoints: Partial<Record<ProviderId, ProviderEndpoint>> = {};
+  readonly endpoints: Partial<Record<string, ProviderEndpoint>> = {};
   readonly api: CallbackApi;
   readonly customers?: CustomersTable;
   readonly dedupe?: DedupeTable;
@@ -41,11 +41,11 @@ export class SignedCallbacksStack extends Stack {
   constructor(scope: Construct, id: string, props: SignedCallbacksStackProps = {}) {
     const { settings: chosen, alarmThresholds, functionCode, ...stackProps } = props;
     super(scope, id, {
-      description: 'Receivers for HMAC-signed callbacks and webhooks (Buddy, Talki, Bullseye, BuddyStat, Helper)',
+      description: 'Receivers for HMAC-signed callbacks and webhooks (Buddy, Talki, Bullseye, BuddyStat, Helper, Standard Webhooks senders)',
       ...stackProps,
     });
     const settings: DeploymentSettings = { ...DEFAULT_SETTINGS, ...chosen };
-    const providers = settings.providers.map((providerId) => PROVIDERS[providerId] as ProviderDefinition);
+    const providers = settings.providers.map((providerId): RegisteredProvider => PROVIDERS[providerId]);
     if (providers.length === 0) throw new Error('No provider selected: the stack would deploy nothing');
 
     const metricNamespace = `SignedCallbacks/${this.stackName}`;

@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { providerById, type ProviderDefinition } from '../shared/providers.js';
+import { providerById, type RegisteredProvider } from '../shared/providers.js';
 
 /** What `send` and `verify` share: `<provider> [options]` on the command line, and usage errors. */
 
@@ -7,7 +7,7 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 type Values<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: O }>>['values'];
 
 export type Command<O extends Options> =
-  | { readonly ok: true; readonly values: Values<O>; readonly provider: ProviderDefinition }
+  | { readonly ok: true; readonly values: Values<O>; readonly provider: RegisteredProvider }
   | { readonly ok: false; readonly exitCode: number };
 
 /** The message, then the usage, on stderr; exit code 2. */

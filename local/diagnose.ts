@@ -1,7 +1,8 @@
-import { PROVIDERS, type ProviderDefinition, type ProviderId, type RouteDefinition } from '../shared/providers.js';
+import { PROVIDERS, type HmacSignatureRule, type ProviderDefinition, type ProviderId, type RouteDefinition, type StandardWebhooksRule } from '../shared/providers.js';
 import { secretForKey } from '../shared/secrets/cache.js';
 import { checkTimestamp } from '../shared/signing/replay.js';
-import { decodeSignature, hmacSha256, sign, type SignatureEncoding } from '../shared/signing/verify.js';
+import { signStandardWebhook, standardWebhooksContent, standardWebhooksKey, v1Signatures } from '../shared/signing/standard-webhooks.js';
+import { decodeSignature, hmacSha256, sign, type SignatureEncoding, type SigningKey } from '../shared/signing/verify.js';
 
 /**
  * Why doesn't this request verify? Given a captured body (or query), the signature header's value and
@@ -12,8 +13,11 @@ export interface DiagnoseInput {
   readonly provider: ProviderId;
   /** The signing secret, or the whole stored secret value (JSON of named keys, as Secrets Manager holds it). */
   readonly secret: string;
-  /** The signature header's value as captured (`Bearer ` included for Helper). */
+  /** The signature header's value as captured (`Bearer ` included for Helper; every `v1,…` entry for Standard Webhooks). */
   readonly signature: string;
+  /** Standard Webhooks: the `webhook-id` and `webhook-timestamp` headers as captured. */
+  readonly messageId?: string;
+  readonly timestamp?: string;
   /** The captured body bytes (body-signed providers). */
   readonly body?: Uint8Array | string;
   /** The captured query string (Helper): with or without `?`, or the whole URL. */
@@ -46,6 +50,7 @@ export type FindingCode =
   | 'stale_timestamp'
   | 'missing_timestamp'
   | 'malformed_timestamp'
+  | 'missing_webhook_headers'
   | 'no_input';
 
 export interface Finding {
@@ -192,19 +197,19 @@ interface ParsedSignature {
 }
 
 /** The signature values as the handler reads them, with prefixes that do not belong there noted. */
-function parseSignature(provider: ProviderDefinition, raw: string): ParsedSignature {
+function parseSignature(provider: ProviderDefinition, rule: HmacSignatureRule, raw: string): ParsedSignature {
   const findings: Finding[] = [];
   let text = raw.trim();
-  const scheme = provider.signature.scheme?.trim();
+  const scheme = rule.prefix?.trim();
   if (scheme && text.toLowerCase().startsWith(`${scheme.toLowerCase()} `)) {
     text = text.slice(scheme.length + 1).trim();
   } else if (!scheme && /^bearer\s+/i.test(text)) {
     text = text.replace(/^bearer\s+/i, '');
-    findings.push({ code: 'unexpected_prefix', message: `The signature starts with "Bearer ", which ${provider.title} does not send in ${provider.signature.header}: the value is the bare ${provider.signature.encoding} HMAC.` });
+    findings.push({ code: 'unexpected_prefix', message: `The signature starts with "Bearer ", which ${provider.title} does not send in ${rule.header}: the value is the bare ${rule.encoding} HMAC.` });
   }
   if (/^sha256=/i.test(text)) {
     text = text.replace(/^sha256=/i, '');
-    findings.push({ code: 'unexpected_prefix', message: `The signature starts with "sha256=", which ${provider.title} does not send: the value is the bare ${provider.signature.encoding} HMAC.` });
+    findings.push({ code: 'unexpected_prefix', message: `The signature starts with "sha256=", which ${provider.title} does not send: the value is the bare ${rule.encoding} HMAC.` });
   }
   // Function URLs and HTTP APIs comma-join a repeated header; the handler splits it again.
   const values = text.split(',').map((v) => v.trim()).filter((v) => v.length > 0);
@@ -221,10 +226,11 @@ function findMatch(
   secrets: readonly Variant<string>[],
   messages: readonly Variant<Buffer>[],
   decoded: readonly { bytes: Buffer; encoding: SignatureEncoding }[],
+  keyOf: (secret: string) => SigningKey = (secret) => secret,
 ): Match | undefined {
   for (const secret of secrets) {
     for (const message of messages) {
-      const digest = hmacSha256(secret.value, message.value);
+      const digest = hmacSha256(keyOf(secret.value), message.value);
       const hit = decoded.find((d) => d.bytes.equals(digest));
       if (hit) return { secret, message, encoding: hit.encoding };
     }
@@ -258,27 +264,78 @@ function timestampFindings(provider: ProviderDefinition, body: Buffer | undefine
   ];
 }
 
+/**
+ * A Standard Webhooks delivery: the id and timestamp headers are signed with the body, so each is
+ * needed, and the body's usual changes are tried inside that signed content.
+ */
+function diagnoseStandardWebhook(provider: ProviderDefinition, rule: StandardWebhooksRule, input: DiagnoseInput): Diagnosis {
+  const body = input.body === undefined ? undefined : Buffer.from(typeof input.body === 'string' ? Buffer.from(input.body, 'utf8') : input.body);
+  if (body === undefined) return { verified: false, findings: [{ code: 'no_input', message: `${provider.title} signs the body; give it as captured (--body or --body-file).` }] };
+  const { messageId: id, timestamp } = input;
+  if (!id || !timestamp) {
+    return {
+      verified: false,
+      findings: [{ code: 'missing_webhook_headers', message: 'Standard Webhooks signs `webhook-id` and `webhook-timestamp` with the body: give both as captured (--id, --timestamp).' }],
+    };
+  }
+  const route = routeOf(provider, input.route);
+  const secrets = secretVariants(provider, input, route);
+  const expected = signStandardWebhook(secrets[0]?.value ?? '', id, timestamp, body);
+  const check = checkTimestamp(timestamp, input.nowMs, rule.toleranceSeconds);
+  const timestampFindings: Finding[] = check.ok
+    ? []
+    : [{ code: check.reason, message: `webhook-timestamp ${timestamp} is ${check.reason === 'stale_timestamp' ? `more than ${rule.toleranceSeconds} s from now` : 'not a number of seconds'}: the handler rejects the request.` }];
+  const decoded = v1Signatures([input.signature]).flatMap((value) => {
+    const bytes = decodeSignature(value, 'base64');
+    return bytes ? [{ bytes, encoding: 'base64' as const }] : [];
+  });
+  if (decoded.length === 0) {
+    return {
+      verified: false,
+      expected,
+      findings: [{ code: 'malformed_signature', message: 'No `v1,<base64>` entry in the signature: Standard Webhooks senders send space-separated `v1,…` entries in webhook-signature.' }, ...timestampFindings],
+    };
+  }
+  const messages = bodyVariants(provider, body).map((variant) => ({ ...variant, value: standardWebhooksContent(id, timestamp, variant.value) }));
+  const match = findMatch(secrets, messages, decoded, standardWebhooksKey);
+  if (!match) {
+    return {
+      verified: false,
+      expected,
+      findings: [{ code: 'wrong_secret', message: `Nothing verifies: most likely the wrong secret (the sender's whsec_… value), a changed webhook-id or webhook-timestamp, or a body that is not the one signed.` }, ...timestampFindings],
+    };
+  }
+  const findings: Finding[] = [];
+  if (match.secret.code) findings.push({ code: match.secret.code, message: match.secret.message! });
+  if (match.message.code) findings.push({ code: match.message.code, message: match.message.message! });
+  const signatureAccepted = !match.secret.code && !match.message.code;
+  const head: Finding[] = signatureAccepted ? [{ code: 'verified', message: 'The signature verifies.' }] : [];
+  return { verified: signatureAccepted && timestampFindings.length === 0, expected, findings: [...head, ...findings, ...timestampFindings] };
+}
+
 export function diagnose(input: DiagnoseInput): Diagnosis {
   const provider: ProviderDefinition = PROVIDERS[input.provider];
-  const encoding = provider.signature.encoding;
+  const rule = provider.signature;
+  if (rule.scheme === 'standard-webhooks') return diagnoseStandardWebhook(provider, rule, input);
+  const encoding = rule.encoding;
   const route = routeOf(provider, input.route);
   const body = input.body === undefined ? undefined : Buffer.from(typeof input.body === 'string' ? Buffer.from(input.body, 'utf8') : input.body);
   const query = input.query === undefined ? undefined : normaliseQuery(input.query);
 
-  const signed = provider.signature.signs === 'query' ? (query === undefined ? undefined : Buffer.from(query, 'utf8')) : body;
+  const signed = rule.signs === 'query' ? (query === undefined ? undefined : Buffer.from(query, 'utf8')) : body;
   if (signed === undefined) {
-    const what = provider.signature.signs === 'query' ? 'the query string (--query)' : 'the body (--body or --body-file)';
+    const what = rule.signs === 'query' ? 'the query string (--query)' : 'the body (--body or --body-file)';
     return { verified: false, findings: [{ code: 'no_input', message: `${provider.title} signs ${what}; give it as captured.` }] };
   }
 
   const secrets = secretVariants(provider, input, route);
   const primarySecret = secrets[0]?.value ?? '';
-  const expected = `${provider.signature.scheme ?? ''}${sign(primarySecret, signed, encoding)}`;
+  const expected = `${rule.prefix ?? ''}${sign(primarySecret, signed, encoding)}`;
   const timestamp = timestampFindings(provider, body, query, input.nowMs);
 
-  const signature = parseSignature(provider, input.signature);
+  const signature = parseSignature(provider, rule, input.signature);
   if (signature.values.length === 0) {
-    return { verified: false, expected, findings: [{ code: 'missing_signature', message: `No signature given: ${provider.title} sends it in ${provider.signature.header}.` }, ...timestamp] };
+    return { verified: false, expected, findings: [{ code: 'missing_signature', message: `No signature given: ${provider.title} sends it in ${rule.header}.` }, ...timestamp] };
   }
   const decoded = signature.values.flatMap((value) =>
     ([encoding, OTHER[encoding]] as const).flatMap((enc) => {
@@ -299,7 +356,7 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
     };
   }
 
-  const messages = provider.signature.signs === 'query' ? queryVariants(query!) : bodyVariants(provider, body!);
+  const messages = rule.signs === 'query' ? queryVariants(query!) : bodyVariants(provider, body!);
   const match = findMatch(secrets, messages, decoded);
   if (!match) {
     return {
@@ -309,7 +366,7 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
         ...signature.findings,
         {
           code: 'wrong_secret',
-          message: `Nothing verifies: most likely the wrong secret (not the one ${provider.title} signs with: copied from another webhook or environment, or rotated since), or the ${provider.signature.signs} is not the one that was signed. Tried the ${provider.signature.signs} as given, re-serialised, with and without a trailing newline${provider.signature.signs === 'query' ? ', re-encoded and reordered' : ''}, and the secret trimmed.`,
+          message: `Nothing verifies: most likely the wrong secret (not the one ${provider.title} signs with: copied from another webhook or environment, or rotated since), or the ${rule.signs} is not the one that was signed. Tried the ${rule.signs} as given, re-serialised, with and without a trailing newline${rule.signs === 'query' ? ', re-encoded and reordered' : ''}, and the secret trimmed.`,
         },
         ...timestamp,
       ],
@@ -322,7 +379,7 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
   if (match.encoding !== encoding) {
     findings.push({
       code: 'encoding_mismatch',
-      message: `The signature is ${match.encoding}-encoded, but ${provider.title} sends ${encoding} in ${provider.signature.header}: something re-encoded it, or it was computed with digest('${match.encoding}') instead of digest('${encoding}').`,
+      message: `The signature is ${match.encoding}-encoded, but ${provider.title} sends ${encoding} in ${rule.header}: something re-encoded it, or it was computed with digest('${match.encoding}') instead of digest('${encoding}').`,
     });
   }
   const signatureAccepted =

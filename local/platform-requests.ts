@@ -1,6 +1,7 @@
 import { BUDDYSTAT_EVENTS } from '../functions/buddystat/contract.js';
 import { PROVIDERS, type HttpMethod, type ProviderDefinition, type ProviderId, type RouteDefinition } from '../shared/providers.js';
 import { secretForKey } from '../shared/secrets/cache.js';
+import { STANDARD_WEBHOOKS_HEADERS, signStandardWebhook } from '../shared/signing/standard-webhooks.js';
 import { sign } from '../shared/signing/verify.js';
 
 /**
@@ -41,6 +42,8 @@ export interface PlatformRequestOptions {
   readonly test?: boolean;
   /** Overrides the registry's signature header (BuddyStat's is configurable with SIGNATURE_HEADER). */
   readonly signatureHeader?: string;
+  /** A Standard Webhooks sender's message id (`webhook-id`), which its retries repeat. */
+  readonly messageId?: string;
 }
 
 /** Values that resolve against the committed local/customers.json. */
@@ -103,6 +106,11 @@ function bullseyeExample(family: string, nowMs: number, options: PlatformRequest
   };
 }
 
+/** A Standard Webhooks payload in the spec's recommended `{ type, timestamp, data }` form. */
+function standardWebhookExample(type: string, nowMs: number): Record<string, unknown> {
+  return { type, timestamp: new Date(nowMs).toISOString(), data: { invoiceId: 'in_demo_1', customerId: 'cus_demo_1', amount: 14900, currency: 'usd' } };
+}
+
 function buddyStatExample(event: string, nowMs: number, options: PlatformRequestOptions): Record<string, unknown> {
   const data: Record<string, Record<string, unknown>> = {
     'session.created': { sessionId: 'bs_sess_demo_1', visitorId: 'vis_demo_1', landingPage: '/pricing', referrer: 'https://www.example.org/' },
@@ -150,20 +158,35 @@ function unsignedRequest(provider: ProviderId, options: PlatformRequestOptions, 
     case 'helper':
       // Helper signs `new URLSearchParams({ email, timestamp }).toString()` and sends that query.
       return { route: routeFor(provider), query: new URLSearchParams({ email: options.email ?? SAMPLE_IDS.email, timestamp: String(seconds(nowMs)) }).toString() };
+    default:
+      // A webhook sender configured in the registry alone (Standard Webhooks): the spec's recommended payload.
+      return { route: routeFor(provider), body: JSON.stringify(standardWebhookExample(options.eventType ?? 'invoice.paid', nowMs)) };
   }
+}
+
+/** The headers that carry the signature, signed over what the platform signs. */
+function signatureHeaders(definition: ProviderDefinition, unsigned: Unsigned, options: PlatformRequestOptions, nowMs: number): [string, string][] {
+  const rule = definition.signature;
+  if (rule.scheme === 'standard-webhooks') {
+    const id = options.messageId ?? `msg_${nowMs.toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+    const timestamp = String(seconds(nowMs));
+    return [
+      [STANDARD_WEBHOOKS_HEADERS.id, id],
+      [STANDARD_WEBHOOKS_HEADERS.timestamp, timestamp],
+      [STANDARD_WEBHOOKS_HEADERS.signature, signStandardWebhook(options.secret, id, timestamp, unsigned.body ?? '')],
+    ];
+  }
+  const signed = rule.signs === 'query' ? (unsigned.query ?? '') : (unsigned.body ?? '');
+  return [[options.signatureHeader ?? rule.header, `${rule.prefix ?? ''}${sign(options.secret, signed, rule.encoding)}`]];
 }
 
 /** Builds and signs a request exactly as the platform would. */
 export function buildPlatformRequest(provider: ProviderId, options: PlatformRequestOptions): PlatformRequest {
   const definition: ProviderDefinition = PROVIDERS[provider];
-  const unsigned = unsignedRequest(provider, options, options.now ?? Date.now());
-  const signed = definition.signature.signs === 'query' ? (unsigned.query ?? '') : (unsigned.body ?? '');
-  const signature = `${definition.signature.scheme ?? ''}${sign(options.secret, signed, definition.signature.encoding)}`;
+  const nowMs = options.now ?? Date.now();
+  const unsigned = unsignedRequest(provider, options, nowMs);
   // Every platform here sends JSON's content type; Helper sends it on its GET too.
-  const headers: [string, string][] = [
-    ['Content-Type', 'application/json'],
-    [options.signatureHeader ?? definition.signature.header, signature],
-  ];
+  const headers: [string, string][] = [['Content-Type', 'application/json'], ...signatureHeaders(definition, unsigned, options, nowMs)];
   return {
     provider,
     method: unsigned.route.method,

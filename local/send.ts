@@ -22,7 +22,7 @@ const STALE_BY_MS = 10 * 60 * 1000;
 const USAGE = `usage: npm run send -- <provider> [options]
 
   <provider>               ${PROVIDER_IDS.join(' | ')}
-  --event TYPE             webhooks: bullseye ${eventTypesFor('bullseye').join('|')}; buddystat ${eventTypesFor('buddystat').join('|')}
+  --event TYPE             webhooks: bullseye ${eventTypesFor('bullseye').join('|')}; buddystat ${eventTypesFor('buddystat').join('|')}; standardwebhooks: any type
   --url URL                where to send (a deployed function URL); default http://localhost:\${PORT:-${DEFAULT_PORT}}
   --secret S               the signing secret (or the whole secret JSON); default: the dev secret in ${secretsFileFromEnv()}
   --email EMAIL            helper: the customer's email (also used in the bullseye identification example)
@@ -65,8 +65,8 @@ async function main(argv: string[]): Promise<number> {
 
   const events = eventTypesFor(provider);
   const eventType = values.event ?? defaultEventType(provider);
-  if (values.event !== undefined && events.length === 0) return fail(`${provider} is a lookup: it takes no --event`);
-  // BuddyStat forwards types outside its doc's four (marked unknown), so any event name may be sent.
+  if (values.event !== undefined && PROVIDERS[provider].kind === 'lookup') return fail(`${provider} is a lookup: it takes no --event`);
+  // BuddyStat and generic webhook senders forward any type (BuddyStat marks those outside its doc's four unknown).
   if (provider === 'bullseye' && eventType !== undefined && !events.includes(eventType)) {
     return fail(`bullseye events: ${events.join(', ')}`);
   }
@@ -83,7 +83,7 @@ async function main(argv: string[]): Promise<number> {
   if (secret === undefined) return fail(`the secret has no "${route.secretKey}" key for ${route.path}`);
 
   const options: PlatformRequestOptions = {
-    secret: values['bad-signature'] ? `${secret}-wrong` : secret,
+    secret: values['bad-signature'] ? anotherSecret(secret) : secret,
     now: Date.now() - (values.stale ? STALE_BY_MS : 0),
     test: values.test,
     ...(eventType !== undefined ? { eventType } : {}),
@@ -132,6 +132,11 @@ async function main(argv: string[]): Promise<number> {
     if (values.url === undefined) console.error('   is the local server running? start it with `npm start`');
     return 1;
   }
+}
+
+/** A secret that is not `secret`: for a `whsec_` secret another key, since base64 decoding would ignore a suffix. */
+function anotherSecret(secret: string): string {
+  return secret.startsWith('whsec_') ? `whsec_${Buffer.from(`wrong-${secret}`).toString('base64')}` : `${secret}-wrong`;
 }
 
 runCommand(main);

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { PROVIDER_IDS, PROVIDERS } from '../shared/providers.js';
+import { PROVIDER_IDS } from '../shared/providers.js';
 import { readCommand, runCommand, usageError } from './cli.js';
 import { diagnose, type DiagnoseInput } from './diagnose.js';
 import { loadLocalSecrets, secretsFileFromEnv } from './defaults.js';
@@ -19,6 +19,8 @@ const USAGE = `usage: npm run verify -- <provider> --signature SIG (--body-file 
   --query QUERY       the captured query string (Helper), with or without "?", or the whole URL
   --secret S          the signing secret, or the whole secret JSON; default: the dev secret in ${secretsFileFromEnv()}
   --route PATH        the route the request came to (Bullseye: /bullseye/identification or /bullseye/billing)
+  --id ID             Standard Webhooks: the webhook-id header as captured
+  --timestamp T       Standard Webhooks: the webhook-timestamp header as captured
   --now SECONDS       the time to check the timestamp against (default: now)`;
 
 async function readStdin(): Promise<Buffer> {
@@ -37,6 +39,8 @@ async function main(argv: string[]): Promise<number> {
       body: { type: 'string' },
       query: { type: 'string' },
       route: { type: 'string' },
+      id: { type: 'string' },
+      timestamp: { type: 'string' },
       now: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -87,13 +91,16 @@ async function main(argv: string[]): Promise<number> {
     ...(body !== undefined ? { body } : {}),
     ...(values.query !== undefined ? { query: values.query } : {}),
     ...(values.route !== undefined ? { route: values.route } : {}),
+    ...(values.id !== undefined ? { messageId: values.id } : {}),
+    ...(values.timestamp !== undefined ? { timestamp: values.timestamp } : {}),
   };
   const result = diagnose(input);
-  const definition = PROVIDERS[provider.id];
   console.log(`${provider.id}: ${result.verified ? 'VERIFIED - the handler would accept this request' : 'NOT VERIFIED'}`);
   for (const finding of result.findings) console.log(`  - [${finding.code}] ${finding.message}`);
   if (result.expected && !result.verified) {
-    console.log(`\n${definition.signature.header} for the ${definition.signature.signs} exactly as given, with that secret:\n  ${result.expected}`);
+    const rule = provider.signature;
+    const what = rule.scheme === 'standard-webhooks' ? 'webhook-signature for the id, timestamp and body' : `${rule.header} for the ${rule.signs}`;
+    console.log(`\n${what} exactly as given, with that secret:\n  ${result.expected}`);
   }
   return result.verified ? 0 : 1;
 }

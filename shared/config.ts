@@ -3,6 +3,8 @@
  * server sets them, the handlers read them through here.
  */
 export const ENV = {
+  /** The registry id of the provider a function serves (read by the generic webhook handler). */
+  providerId: 'PROVIDER_ID',
   /** Secrets Manager id or ARN of the provider's signing secret. */
   signingSecretId: 'SIGNING_SECRET_ID',
   /** Overrides the registry's signature header (BuddyStat's doc names none). */

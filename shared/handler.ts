@@ -1,12 +1,22 @@
-import { parseHttpEvent, type HttpRequest } from './http/request.js';
-import { errorResponse, jsonResponse, unavailableResponse, type HttpResponse } from './http/response.js';
 import { ENV, numberFromEnv, signingSecretIdFromEnv } from './config.js';
-import { describeError, logger as defaultLogger, type Logger } from './log.js';
+import { parseHttpEvent, type HttpRequest, type ParseFailure } from './http/request.js';
+import { errorResponse, jsonResponse, unavailableResponse, type HttpResponse } from './http/response.js';
 import { loggable } from './log-value.js';
-import { matchRoute, signatureHeader, type ProviderDefinition, type RouteDefinition } from './providers.js';
-import { checkTimestamp } from './signing/replay.js';
-import { decodeSignatures, shapeOf, verifyDigests, type DecodedSignatures, type SignedMessage, type VerifyResult } from './signing/verify.js';
-import type { CandidatesResult, SecretsCache, SecretStage } from './secrets/cache.js';
+import { describeError, logger as defaultLogger, type Logger } from './log.js';
+import {
+  matchRoute,
+  replayRuleOf,
+  signatureHeader,
+  type HmacSignatureRule,
+  type ProviderDefinition,
+  type ReplayRule,
+  type RouteDefinition,
+  type RouteMatch,
+} from './providers.js';
+import type { CandidatesResult, SecretsCache } from './secrets/cache.js';
+import { checkTimestamp, type TimestampCheck } from './signing/replay.js';
+import { STANDARD_WEBHOOKS_HEADERS, standardWebhooksContent, standardWebhooksKey, v1Signatures } from './signing/standard-webhooks.js';
+import { signatureShape, verifySignature, type SignedMessage, type SigningKey, type VerifyFailureReason } from './signing/verify.js';
 
 /** What a provider's logic decided: the answer, and the outcome word the request log carries. */
 export interface Answer {
@@ -17,32 +27,27 @@ export interface Answer {
   readonly droppedFields?: readonly string[];
 }
 
-export type JsonBody = { readonly ok: true; readonly value: unknown } | { readonly ok: false };
-
 /** A request whose signature verified, as the provider's logic sees it. */
 export interface VerifiedRequest {
   readonly request: HttpRequest;
   readonly route: RouteDefinition;
   readonly provider: ProviderDefinition;
-  /** The secret version that verified: `AWSPENDING`/`AWSPREVIOUS` show a rotation in progress. */
-  readonly secretStage: SecretStage;
-  /** The body parsed as JSON, once, shared by the replay check and the provider's logic. */
-  json(): JsonBody;
-  readonly receivedAtMs: number;
-  /** The exact string or bytes that verified: the bytes as sent, or the alternative form the platform signed instead. */
+  /** The body parsed as JSON, for providers that sign a body; undefined for those that sign the query. */
+  readonly json: unknown;
+  /** The exact message that verified: the body or query as sent, or the platform's alternative form of it. */
   readonly signedMessage: SignedMessage;
+  readonly receivedAtMs: number;
 }
 
-/**
- * A provider's answer to a verified request. Logic that only hands on another promise (a webhook's
- * forward) returns it as is: an async wrapper around it would add a promise and two microtask ticks per call.
- */
-export type ProviderLogic = (verified: VerifiedRequest) => Answer | Promise<Answer>;
+export type ProviderLogic = (verified: VerifiedRequest) => Promise<Answer>;
+
+/** Given the request, a second form of the signed message, or undefined when there is none. It must never throw. */
+export type AlternativeMessage = (request: HttpRequest) => SignedMessage | undefined;
 
 export interface SignedHandlerOptions {
   readonly provider: ProviderDefinition;
   readonly secrets: SecretsCache;
-  /** The Secrets Manager secret id or ARN; read until it is set, so tests and the local server can set it late. */
+  /** The Secrets Manager secret id or ARN; read per request, so tests and the local server can set it late. */
   readonly secretId?: () => string | undefined;
   /**
    * What the platform may have signed instead of the bytes as sent, tried only when those did not
@@ -57,13 +62,45 @@ export interface SignedHandlerOptions {
 
 export type LambdaHttpHandler = (event: unknown) => Promise<HttpResponse>;
 
-/** Given the request and its body parsed once, a second form of the signed message, or undefined when there is none. */
-export type AlternativeMessage = (request: HttpRequest, json: () => JsonBody) => SignedMessage | undefined;
+type Verification =
+  | { readonly ok: true; readonly message: SignedMessage }
+  | { readonly ok: false; readonly reason: VerifyFailureReason | 'secrets_unavailable' };
 
-/** The bytes the platform signed, as they arrived: the body, or for query-signed providers the raw query. */
-function messageAsSent(provider: ProviderDefinition, request: HttpRequest): SignedMessage {
-  // Strings: HMAC reads them as UTF-8, the bytes the platform signed, without a Buffer copy each.
-  return provider.signature.signs === 'body' ? request.bodyAsSent : request.rawQuery;
+type TimestampFailure = Extract<TimestampCheck, { ok: false }>['reason'];
+
+type Parsed = { readonly ok: true; readonly value: unknown } | { readonly ok: false };
+
+/** What a request carries to be verified under its provider's scheme, or why it cannot be (answered without any secret). */
+type SignedParts =
+  | { readonly ok: true; readonly signatures: readonly string[]; readonly message: SignedMessage }
+  | { readonly ok: false; readonly reason: 'missing' | 'malformed' | 'malformed_timestamp_header' };
+
+/** One header value sent once, as it was sent (no comma splitting: a Standard Webhooks value may hold commas). */
+function singleHeader(request: HttpRequest, name: string): string | undefined {
+  const values = request.headers.raw(name);
+  return values.length === 1 && values[0]!.trim().length > 0 ? values[0]!.trim() : undefined;
+}
+
+/** The signature header's values and the bytes the platform signed as they arrived: the body, or the raw query. */
+function hmacParts(rule: HmacSignatureRule, request: HttpRequest, header: string): SignedParts {
+  const signatures = signatureValues(request, header, rule.prefix);
+  const shape = signatureShape(signatures, rule.encoding);
+  if (shape !== 'ok') return { ok: false, reason: shape };
+  return { ok: true, signatures, message: rule.signs === 'body' ? request.rawBody : request.rawQuery };
+}
+
+/** The three Standard Webhooks headers, each required; the signed content is the id, the timestamp and the body. */
+function standardWebhooksParts(request: HttpRequest): SignedParts {
+  const id = singleHeader(request, STANDARD_WEBHOOKS_HEADERS.id);
+  const timestamp = singleHeader(request, STANDARD_WEBHOOKS_HEADERS.timestamp);
+  const signatureHeaderValues = request.headers.raw(STANDARD_WEBHOOKS_HEADERS.signature);
+  if (id === undefined || timestamp === undefined || signatureHeaderValues.every((value) => value.trim() === '')) return { ok: false, reason: 'missing' };
+  // Whole seconds, as the spec writes them; signed as sent, so no other spelling of the number is accepted.
+  if (!/^(0|[1-9]\d{0,14})$/.test(timestamp)) return { ok: false, reason: 'malformed_timestamp_header' };
+  const signatures = v1Signatures(signatureHeaderValues);
+  // A header with no v1 entry of a digest's shape (only `v1a` entries, say) has nothing this scheme can check.
+  if (signatureShape(signatures, 'base64') !== 'ok') return { ok: false, reason: 'malformed' };
+  return { ok: true, signatures, message: standardWebhooksContent(id, timestamp, request.rawBody) };
 }
 
 /** A proxy may re-encode the query (e.g. `@` vs `%40`); the platform signed URLSearchParams' form. */
@@ -72,97 +109,72 @@ const reserialisedQuery: AlternativeMessage = (request) => {
   return reserialised === request.rawQuery ? undefined : reserialised;
 };
 
-/** `bearer ` for `Bearer`: what a value starts with, lower-cased. Schemes come from the registry, so this stays a handful. */
-const schemePrefixes = new Map<string, string>();
-
-function schemePrefix(scheme: string): string {
-  let prefix = schemePrefixes.get(scheme);
-  if (prefix === undefined) schemePrefixes.set(scheme, (prefix = `${scheme.trim().toLowerCase()} `));
-  return prefix;
-}
-
-/** Signature values from the header, with the platform's scheme prefix (such as `Bearer `) removed. */
-export function signatureValues(request: HttpRequest, header: string, scheme: string | undefined): string[] {
+/** Signature values from the header, with the platform's prefix (such as `Bearer `) removed. */
+export function signatureValues(request: HttpRequest, header: string, prefix: string | undefined): string[] {
   const values = request.headers.all(header);
-  if (!scheme) return values;
-  const prefix = schemePrefix(scheme);
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i]!;
-    // Only the prefix is lower-cased and compared: lower-casing the whole value copies it on every request.
-    if (value.slice(0, prefix.length).toLowerCase() === prefix) values[i] = value.slice(prefix.length).trim();
-  }
-  return values;
+  if (!prefix) return values;
+  const lowerPrefix = `${prefix.trim().toLowerCase()} `;
+  return values.map((value) => (value.toLowerCase().startsWith(lowerPrefix) ? value.slice(lowerPrefix.length).trim() : value));
 }
 
-/** The body parsed as JSON at most once, shared by the replay check, a signed-messages hook and the provider's logic. */
-class JsonOnce {
-  private parsed: JsonBody | undefined;
-
-  constructor(private readonly request: HttpRequest) {}
-
-  get(): JsonBody {
-    if (this.parsed) return this.parsed;
-    try {
-      // The event's own text when it is exactly the body's bytes: no decode of rawBody back to a string.
-      this.parsed = { ok: true, value: JSON.parse(this.request.bodyText ?? this.request.rawBody.toString('utf8')) };
-    } catch {
-      this.parsed = { ok: false };
-    }
-    return this.parsed;
+function parseJson(body: Buffer): Parsed {
+  try {
+    return { ok: true, value: JSON.parse(body.toString('utf8')) };
+  } catch {
+    return { ok: false };
   }
 }
 
-/** A routed request with its signature decoded, on its way through verification: what each step of it shares. */
-class SignedRequest {
-  readonly body: JsonOnce;
-  /** Set by verification when a form verified. */
-  signedMessage: SignedMessage = '';
-
-  constructor(
-    readonly request: HttpRequest,
-    readonly route: RouteDefinition,
-    readonly secretId: string,
-    readonly decoded: DecodedSignatures,
-  ) {
-    this.body = new JsonOnce(request);
-  }
+/** The signed timestamp a replay rule points at: in the query, a header or the parsed body. */
+function signedTimestamp(rule: ReplayRule, request: HttpRequest, json: unknown): unknown {
+  if (rule.in === 'query') return request.query.get(rule.field) ?? undefined;
+  if (rule.in === 'header') return singleHeader(request, rule.field);
+  return typeof json === 'object' && json !== null ? (json as Record<string, unknown>)[rule.field] : undefined;
 }
 
-/** The logic's view of a verified request; a class, so `json` is a shared method rather than a closure made per request. */
-class Verified implements VerifiedRequest {
-  readonly request: HttpRequest;
-  readonly route: RouteDefinition;
-  readonly signedMessage: SignedMessage;
-  private readonly body: JsonOnce;
-
-  constructor(
-    signed: SignedRequest,
-    readonly provider: ProviderDefinition,
-    readonly secretStage: SecretStage,
-    readonly receivedAtMs: number,
-  ) {
-    this.request = signed.request;
-    this.route = signed.route;
-    this.body = signed.body;
-    this.signedMessage = signed.signedMessage;
-  }
-
-  json(): JsonBody {
-    return this.body.get();
-  }
-}
-
-/** What the request log can say about a request, filled in as handling gets that far (also when it then throws). */
-interface Seen {
-  request: HttpRequest | undefined;
-  route: RouteDefinition | undefined;
-}
-
-const VERIFY_FAILURE_MESSAGE: Record<string, string> = {
+const SIGNATURE_FAILURE_MESSAGE: Record<'missing' | 'malformed' | 'mismatch', string> = {
   missing: 'Missing signature',
   malformed: 'Malformed signature',
   mismatch: 'Invalid signature',
 };
+
+/** The answer to a request that got no further than `reason`: every refusal the pipeline makes, in one place. */
+type Refusal = VerifyFailureReason | 'secrets_unavailable' | 'secret_not_configured' | 'invalid_json' | 'malformed_timestamp_header' | TimestampFailure;
+
+function refusal(reason: Refusal): Answer {
+  switch (reason) {
+    case 'malformed_timestamp_header':
+      // A Standard Webhooks timestamp is read before the signature: one that is not a number is a bad request.
+      return { outcome: 'malformed_timestamp', response: errorResponse(400, 'Malformed webhook-timestamp header') };
+    case 'missing':
+    case 'malformed':
+    case 'mismatch':
+      return { outcome: `bad_signature_${reason}`, response: errorResponse(401, SIGNATURE_FAILURE_MESSAGE[reason]) };
+    case 'no_secret':
+    case 'secret_not_configured':
+      return { outcome: 'secret_not_configured', response: unavailableResponse('Signing secret not configured', 30) };
+    case 'secrets_unavailable':
+      return { outcome: 'secrets_unavailable', response: unavailableResponse('Signing secret temporarily unavailable', 5) };
+    case 'invalid_json':
+      return { outcome: 'invalid_json', response: errorResponse(400, 'Body is not valid JSON') };
+    case 'missing_timestamp':
+    case 'malformed_timestamp':
+    case 'stale_timestamp':
+      return { outcome: reason, response: errorResponse(401, 'Timestamp missing or outside the allowed window') };
+  }
+}
+
+function unreadableEvent(failure: ParseFailure): Answer {
+  return failure.reason === 'body_too_large'
+    ? { outcome: 'body_too_large', response: errorResponse(413, `Body exceeds ${failure.limitBytes} bytes`) }
+    : { outcome: 'malformed_event', response: errorResponse(400, 'Unrecognised request') };
+}
+
+function noRoute(match: Exclude<RouteMatch, { ok: true }>): Answer {
+  return match.status === 404
+    ? { outcome: 'unknown_route', response: errorResponse(404, 'Not found') }
+    : { outcome: 'method_not_allowed', response: errorResponse(405, 'Method not allowed', { allow: match.allow.join(', ') }) };
+}
 
 /**
  * Composes what every provider shares around its own logic: event parsing, routing, body limit,
@@ -174,141 +186,100 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
   const env = options.env ?? process.env;
   const now = options.now ?? Date.now;
   const log = options.logger ?? defaultLogger;
-  const readSecretId = options.secretId ?? (() => signingSecretIdFromEnv(provider.id, env));
-  // A function's environment is fixed for its life: read once found (process.env reads are slow), retried while unset.
-  let knownSecretId: string | undefined;
-  const secretId = () => (knownSecretId ??= readSecretId());
+  const secretIdOf = options.secretId ?? (() => signingSecretIdFromEnv(provider.id, env));
+  const rule = provider.signature;
   const header = signatureHeader(provider, env);
-  const replayWindowSeconds = provider.replay ? numberFromEnv(env, ENV.replayWindowSeconds, provider.replay.windowSeconds) : 0;
-  const alternativeMessage = options.alternativeSignedMessage ?? (provider.signature.signs === 'query' ? reserialisedQuery : undefined);
-  /**
-   * The bytes as sent, then the alternative form only after a mismatch: a warm valid request makes
-   * no generator and no closure for a fallback it never needs.
-   */
-  const verify = (signed: SignedRequest, candidates: CandidatesResult): VerifyResult | undefined => {
-    if (!candidates.ok) return undefined;
-    const { request, decoded } = signed;
-    const sent = messageAsSent(provider, request);
-    const asSent = verifyDigests({ messages: [sent], decoded, secrets: candidates.secrets });
-    if (asSent.ok) signed.signedMessage = sent;
-    if (asSent.ok || asSent.reason !== 'mismatch' || !alternativeMessage) return asSent;
-    const alternative = alternativeMessage(request, () => signed.body.get());
-    if (alternative === undefined) return asSent;
-    const viaAlternative = verifyDigests({ messages: [alternative], decoded, secrets: candidates.secrets });
-    if (!viaAlternative.ok) return viaAlternative;
-    signed.signedMessage = alternative;
-    // Numbered as the second candidate message, after the bytes as sent.
-    return { ...viaAlternative, messageIndex: 1 };
-  };
+  const replay = replayRuleOf(provider);
+  const replayWindowSeconds = replay ? numberFromEnv(env, ENV.replayWindowSeconds, replay.windowSeconds) : 0;
+  const alternativeMessage = options.alternativeSignedMessage ?? (rule.scheme === 'hmac-sha256' && rule.signs === 'query' ? reserialisedQuery : undefined);
+  const encoding = rule.scheme === 'hmac-sha256' ? rule.encoding : 'base64';
+  /** The HMAC key a configured secret stands for: its text, or the bytes a `whsec_` secret encodes. */
+  const keyOf = (secret: string): SigningKey => (rule.scheme === 'standard-webhooks' ? standardWebhooksKey(secret) : secret);
+  const partsOf = (request: HttpRequest): SignedParts => (rule.scheme === 'standard-webhooks' ? standardWebhooksParts(request) : hmacParts(rule, request, header));
+
+  /** The bytes as sent, then the platform's alternative form of them after a mismatch. */
+  function verify(request: HttpRequest, parts: Extract<SignedParts, { ok: true }>, candidates: CandidatesResult): Verification {
+    if (!candidates.ok) return { ok: false, reason: 'secrets_unavailable' };
+    const secrets = candidates.secrets.map(keyOf);
+    const { signatures, message } = parts;
+    const result = verifySignature({ message, signatures, secrets, encoding });
+    if (result.ok) return { ok: true, message };
+    const alternative = result.reason === 'mismatch' ? alternativeMessage?.(request) : undefined;
+    if (alternative === undefined) return result;
+    const viaAlternative = verifySignature({ message: alternative, signatures, secrets, encoding });
+    return viaAlternative.ok ? { ok: true, message: alternative } : viaAlternative;
+  }
 
   /**
-   * Parsing, routing and the signature's shape, then verification. Not an async function: a warm
-   * request (secrets cached, signature matching) goes from here to the logic without an await of
-   * its own, and each async layer on the way costs a promise and a tick on every invocation.
+   * Verifies with the cached secret versions. A mismatch (or a key still holding its placeholder) may
+   * be a secret changed in the console since the cache filled: refresh, rate-limited, and verify once more.
    */
-  const handle = (event: unknown, seen: Seen): Answer | Promise<Answer> => {
-    const parsed = parseHttpEvent(event, provider.maxBodyBytes);
-    if (!parsed.ok) {
-      return parsed.failure.reason === 'body_too_large'
-        ? { outcome: 'body_too_large', response: errorResponse(413, `Body exceeds ${parsed.failure.limitBytes} bytes`) }
-        : { outcome: 'malformed_event', response: errorResponse(400, 'Unrecognised request') };
-    }
-    const request = (seen.request = parsed.request);
-    const match = matchRoute(provider, request.method, request.path);
-    if (!match.ok) {
-      return match.status === 404
-        ? { outcome: 'unknown_route', response: errorResponse(404, 'Not found') }
-        : { outcome: 'method_not_allowed', response: errorResponse(405, 'Method not allowed', { allow: match.allow.join(', ') }) };
-    }
-    const route = (seen.route = match.route);
-    const id = secretId();
-    if (!id) {
-      return { outcome: 'secret_not_configured', response: unavailableResponse('Signing secret not configured', 30) };
-    }
+  async function verifyWithRefresh(request: HttpRequest, route: RouteDefinition, secretId: string, parts: Extract<SignedParts, { ok: true }>): Promise<Verification> {
+    const first = verify(request, parts, await secrets.candidates(secretId, route.secretKey));
+    const worthRefreshing = !first.ok && (first.reason === 'mismatch' || first.reason === 'no_secret');
+    if (!worthRefreshing || !(await secrets.refreshAfterMismatch(secretId))) return first;
+    return verify(request, parts, await secrets.candidates(secretId, route.secretKey));
+  }
 
-    // Decoded once: the shape check here and the verification below share the digests.
-    const decoded = decodeSignatures(signatureValues(request, header, provider.signature.scheme), provider.signature.encoding);
-    const shape = shapeOf(decoded);
-    if (shape !== 'ok') {
-      return { outcome: `bad_signature_${shape}`, response: errorResponse(401, VERIFY_FAILURE_MESSAGE[shape]!) };
-    }
-    const signed = new SignedRequest(request, route, id, decoded);
-    // Warm cache: the candidates as a value, so the common path verifies without awaiting.
-    const cached = secrets.cachedCandidates(id, route.secretKey);
-    if (cached) return verifyThenAdmit(signed, cached);
-    return secrets.candidates(id, route.secretKey).then((candidates) => verifyThenAdmit(signed, candidates));
-  };
+  /** Signature, secrets, body, replay window, then the provider's logic: each step answers a bad input itself. */
+  async function answer(request: HttpRequest, route: RouteDefinition): Promise<Answer> {
+    const secretId = secretIdOf();
+    if (!secretId) return refusal('secret_not_configured');
+    const parts = partsOf(request);
+    if (!parts.ok) return refusal(parts.reason);
 
-  const verifyThenAdmit = (signed: SignedRequest, candidates: CandidatesResult): Answer | Promise<Answer> => {
-    const result = verify(signed, candidates);
-    // A secret still holding its placeholder is refreshed like a mismatch: a value just pasted in the console works within the interval, not the TTL.
-    const worthRefreshing = result && !result.ok && (result.reason === 'mismatch' || result.reason === 'no_secret');
-    return worthRefreshing ? refreshThenAdmit(signed, candidates, result) : admit(signed, candidates, result);
-  };
+    const verified = await verifyWithRefresh(request, route, secretId, parts);
+    if (!verified.ok) return refusal(verified.reason);
 
-  /** A mismatch may be a secret rotated in the console since the cache filled: refresh (rate-limited) and verify once more. */
-  const refreshThenAdmit = async (signed: SignedRequest, candidates: CandidatesResult, result: VerifyResult): Promise<Answer> => {
-    if (!(await secrets.refreshAfterMismatch(signed.secretId))) return admit(signed, candidates, result);
-    const refreshed = await secrets.candidates(signed.secretId, signed.route.secretKey);
-    return admit(signed, refreshed, verify(signed, refreshed));
-  };
-
-  /** The verification's verdict, then the replay window, then the provider's logic. */
-  const admit = (signed: SignedRequest, candidates: CandidatesResult, result: VerifyResult | undefined): Answer | Promise<Answer> => {
-    if (!result || !candidates.ok) {
-      return { outcome: 'secrets_unavailable', response: unavailableResponse('Signing secret temporarily unavailable', 5) };
-    }
-    if (!result.ok) {
-      if (result.reason === 'no_secret') {
-        return { outcome: 'secret_not_configured', response: unavailableResponse('Signing secret not configured', 30) };
-      }
-      return { outcome: `bad_signature_${result.reason}`, response: errorResponse(401, VERIFY_FAILURE_MESSAGE[result.reason] ?? 'Invalid signature') };
-    }
+    const signsQuery = rule.scheme === 'hmac-sha256' && rule.signs === 'query';
+    const json = signsQuery ? { ok: true as const, value: undefined } : parseJson(request.rawBody);
+    if (!json.ok) return refusal('invalid_json');
 
     const receivedAtMs = now();
-    if (provider.replay) {
-      const rule = provider.replay;
-      let value: unknown;
-      if (rule.in === 'query') value = signed.request.query.get(rule.field) ?? undefined;
-      else {
-        const json = signed.body.get();
-        if (!json.ok) return { outcome: 'invalid_json', response: errorResponse(400, 'Body is not valid JSON') };
-        value = typeof json.value === 'object' && json.value !== null ? (json.value as Record<string, unknown>)[rule.field] : undefined;
-      }
-      const fresh = checkTimestamp(value, receivedAtMs, replayWindowSeconds);
-      if (!fresh.ok) return { outcome: fresh.reason, response: errorResponse(401, 'Timestamp missing or outside the allowed window') };
+    if (replay) {
+      const fresh = checkTimestamp(signedTimestamp(replay, request, json.value), receivedAtMs, replayWindowSeconds);
+      if (!fresh.ok) return refusal(fresh.reason);
     }
+    return logic({ request, route, provider, json: json.value, signedMessage: verified.message, receivedAtMs });
+  }
 
-    const stage = candidates.stages[result.secretIndex] ?? 'AWSCURRENT';
-    return logic(new Verified(signed, provider, stage, receivedAtMs));
-  };
+  async function answerOrInternalError(request: HttpRequest, route: RouteDefinition): Promise<Answer> {
+    try {
+      return await answer(request, route);
+    } catch (error) {
+      log.error({ message: 'unhandled error in handler', provider: provider.id, outcome: 'internal_error', ...describeError(error) });
+      return { outcome: 'internal_error', response: errorResponse(500, 'Internal error') };
+    }
+  }
+
+  /** One log line per request, with what handling learned about it. */
+  function respond(started: number, answered: Answer, request?: HttpRequest, route?: RouteDefinition): HttpResponse {
+    const status = answered.response.statusCode;
+    log.log(status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', {
+      provider: provider.id,
+      // An unmatched path and the method are the caller's: bounded like any request value.
+      route: route?.path ?? loggable(request?.path),
+      method: route ? request?.method : loggable(request?.method),
+      format: request?.format,
+      outcome: answered.outcome,
+      status,
+      latencyMs: Math.round((performance.now() - started) * 100) / 100,
+      requestId: request?.requestId,
+      eventType: answered.eventType,
+      dedupeKey: answered.dedupeKey,
+      droppedFields: answered.droppedFields,
+    });
+    return answered.response;
+  }
 
   return async (event: unknown): Promise<HttpResponse> => {
     const started = performance.now();
-    const seen: Seen = { request: undefined, route: undefined };
-    let outcome: Answer;
-    try {
-      outcome = await handle(event, seen);
-    } catch (error) {
-      log.error({ message: 'unhandled error in handler', provider: provider.id, outcome: 'internal_error', ...describeError(error) });
-      outcome = { outcome: 'internal_error', response: errorResponse(500, 'Internal error') };
-    }
-    const status = outcome.response.statusCode;
-    log.request(status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', {
-      provider: provider.id,
-      // An unmatched path and the method are the caller's: bounded like any request value.
-      route: seen.route?.path ?? loggable(seen.request?.path),
-      method: seen.route ? seen.request?.method : loggable(seen.request?.method),
-      format: seen.request?.format,
-      outcome: outcome.outcome,
-      status,
-      latencyMs: Math.round((performance.now() - started) * 100) / 100,
-      requestId: seen.request?.requestId,
-      eventType: outcome.eventType,
-      dedupeKey: outcome.dedupeKey,
-      droppedFields: outcome.droppedFields,
-    });
-    return outcome.response;
+    const parsed = parseHttpEvent(event, provider.maxBodyBytes);
+    if (!parsed.ok) return respond(started, unreadableEvent(parsed.failure));
+    const { request } = parsed;
+    const match = matchRoute(provider, request.method, request.path);
+    if (!match.ok) return respond(started, noRoute(match), request);
+    return respond(started, await answerOrInternalError(request, match.route), request, match.route);
   };
 }
 

@@ -1,11 +1,13 @@
+import { ENV } from './config.js';
+import { STANDARD_WEBHOOKS_HEADERS, STANDARD_WEBHOOKS_TOLERANCE_SECONDS } from './signing/standard-webhooks.js';
 import type { SignatureEncoding } from './signing/verify.js';
 
 /**
  * The provider registry: each platform declared once. Handlers, the CDK stack, the local server,
- * the send/verify tools and the benchmarks all read this, so adding a provider is one entry here
- * and one folder under functions/.
+ * the send/verify tools and the benchmarks all read this, so adding a webhook sender on a scheme we
+ * already verify is one entry here, and a lookup callback with its own contract is one entry plus
+ * one folder under functions/ (docs/adding-a-provider.md).
  */
-export type ProviderId = 'buddy' | 'talki' | 'bullseye' | 'buddystat' | 'helper';
 
 export type HttpMethod = 'GET' | 'POST';
 
@@ -18,19 +20,35 @@ export interface RouteDefinition {
   readonly eventFamily?: string;
 }
 
-export interface SignatureRule {
-  /** Header that carries the signature; for BuddyStat, overridable by environment (see `signatureHeader`). */
+/** A signature over the body or the query, in one header: the scheme most platforms here document. */
+export interface HmacSignatureRule {
+  readonly scheme: 'hmac-sha256';
+  /** Header that carries the signature. */
   readonly header: string;
+  /** An environment variable that overrides `header` for this provider alone (BuddyStat's doc names no header). */
+  readonly headerSetting?: typeof ENV.signatureHeader;
   readonly encoding: SignatureEncoding;
   /** A prefix the platform puts before the signature value, such as `Bearer `. */
-  readonly scheme?: string;
+  readonly prefix?: string;
   /** What the platform signs: the raw body bytes, or the query string. */
   readonly signs: 'body' | 'query';
 }
 
+/**
+ * Standard Webhooks (shared/signing/standard-webhooks.ts): `webhook-id`, `webhook-timestamp` and
+ * `webhook-signature` headers, the id and timestamp signed with the body, `whsec_` secrets. The
+ * timestamp is checked within ±`toleranceSeconds` (REPLAY_WINDOW_SECONDS overrides it).
+ */
+export interface StandardWebhooksRule {
+  readonly scheme: 'standard-webhooks';
+  readonly toleranceSeconds: number;
+}
+
+export type SignatureRule = HmacSignatureRule | StandardWebhooksRule;
+
 export interface ReplayRule {
   /** Where the signed timestamp lives. */
-  readonly in: 'body' | 'query';
+  readonly in: 'body' | 'query' | 'header';
   readonly field: string;
   readonly windowSeconds: number;
 }
@@ -45,8 +63,19 @@ export interface TimeBudget {
   readonly memoryMb: number;
 }
 
+/**
+ * How the generic webhook handler (functions/webhook/handler.ts) reads a sender's events: a webhook
+ * sender whose events need no code of their own is served by it, with no folder under functions/.
+ */
+export interface GenericWebhookEvents {
+  /** Payload fields naming the event type; the first that holds a non-empty string wins. */
+  readonly typeFields: readonly string[];
+  /** The header carrying the sender's delivery id, which its retries repeat: the de-duplication key. */
+  readonly deliveryIdHeader?: string;
+}
+
 export interface ProviderDefinition {
-  readonly id: ProviderId;
+  readonly id: string;
   readonly title: string;
   readonly kind: 'lookup' | 'webhook';
   /** The platform's own contract, relative to the repository's parent (`../shared/providers/`). */
@@ -55,6 +84,8 @@ export interface ProviderDefinition {
   readonly signature: SignatureRule;
   readonly secretKeys: readonly string[];
   readonly replay?: ReplayRule;
+  /** Set for a webhook sender served by the generic webhook handler; providers without it have their own `functions/<id>/`. */
+  readonly genericWebhook?: GenericWebhookEvents;
   readonly budget: TimeBudget;
   /**
    * Larger bodies get 413. Webhooks take what a function URL and the HTTP API hand Lambda (6 MB): a
@@ -74,7 +105,7 @@ export const PROVIDERS = {
     kind: 'lookup',
     doc: 'shared/providers/buddy-identity-callback.txt',
     routes: [{ method: 'POST', path: '/buddy/identity', secretKey: 'signingSecret' }],
-    signature: { header: 'X-Platform-Signature', encoding: 'hex', signs: 'body' },
+    signature: { scheme: 'hmac-sha256', header: 'X-Platform-Signature', encoding: 'hex', signs: 'body' },
     secretKeys: ['signingSecret'],
     replay: { in: 'body', field: 'timestamp', windowSeconds: 300 },
     // Buddy does not publish its timeout, only that it retries once then falls back: answer fast.
@@ -87,7 +118,7 @@ export const PROVIDERS = {
     kind: 'lookup',
     doc: 'shared/providers/talki-backend-connect.txt',
     routes: [{ method: 'POST', path: '/talki/customer', secretKey: 'signingSecret' }],
-    signature: { header: 'X-Talki-Signature', encoding: 'hex', signs: 'body' },
+    signature: { scheme: 'hmac-sha256', header: 'X-Talki-Signature', encoding: 'hex', signs: 'body' },
     secretKeys: ['signingSecret'],
     budget: { platformTimeoutMs: 5_000, dependencyDeadlineMs: 3_000, functionTimeoutSeconds: 5, memoryMb: 512 },
     maxBodyBytes: 16 * KIB,
@@ -101,7 +132,7 @@ export const PROVIDERS = {
       { method: 'POST', path: '/bullseye/identification', secretKey: 'identification', eventFamily: 'identification' },
       { method: 'POST', path: '/bullseye/billing', secretKey: 'billing', eventFamily: 'billing' },
     ],
-    signature: { header: 'X-Bullseye-Signature', encoding: 'hex', signs: 'body' },
+    signature: { scheme: 'hmac-sha256', header: 'X-Bullseye-Signature', encoding: 'hex', signs: 'body' },
     secretKeys: ['identification', 'billing'],
     budget: { platformTimeoutMs: 10_000, dependencyDeadlineMs: 5_000, functionTimeoutSeconds: 10, memoryMb: 512 },
     maxBodyBytes: WEBHOOK_MAX_BODY_BYTES,
@@ -113,7 +144,7 @@ export const PROVIDERS = {
     doc: 'shared/providers/buddystat-webhooks.txt',
     routes: [{ method: 'POST', path: '/buddystat/events', secretKey: 'signingSecret' }],
     // The doc names no header; X-BuddyStat-Signature is our default, SIGNATURE_HEADER overrides it.
-    signature: { header: 'X-BuddyStat-Signature', encoding: 'hex', signs: 'body' },
+    signature: { scheme: 'hmac-sha256', header: 'X-BuddyStat-Signature', headerSetting: ENV.signatureHeader, encoding: 'hex', signs: 'body' },
     secretKeys: ['signingSecret'],
     budget: { platformTimeoutMs: 10_000, dependencyDeadlineMs: 6_000, functionTimeoutSeconds: 10, memoryMb: 512 },
     maxBodyBytes: WEBHOOK_MAX_BODY_BYTES,
@@ -124,17 +155,43 @@ export const PROVIDERS = {
     kind: 'lookup',
     doc: 'shared/providers/helper-metadata-endpoint.txt',
     routes: [{ method: 'GET', path: '/helper/customer', secretKey: 'signingSecret' }],
-    signature: { header: 'Authorization', encoding: 'base64', scheme: 'Bearer ', signs: 'query' },
+    signature: { scheme: 'hmac-sha256', header: 'Authorization', encoding: 'base64', prefix: 'Bearer ', signs: 'query' },
     secretKeys: ['signingSecret'],
     replay: { in: 'query', field: 'timestamp', windowSeconds: 300 },
     budget: { platformTimeoutMs: 15_000, dependencyDeadlineMs: 5_000, functionTimeoutSeconds: 15, memoryMb: 512 },
     maxBodyBytes: 16 * KIB,
   },
-} as const satisfies Record<ProviderId, ProviderDefinition>;
+  standardwebhooks: {
+    id: 'standardwebhooks',
+    title: 'Standard Webhooks sender',
+    kind: 'webhook',
+    doc: 'https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md',
+    routes: [{ method: 'POST', path: '/standardwebhooks/events', secretKey: 'signingSecret' }],
+    signature: { scheme: 'standard-webhooks', toleranceSeconds: STANDARD_WEBHOOKS_TOLERANCE_SECONDS },
+    secretKeys: ['signingSecret'],
+    // The spec's recommended payload is `{ type, timestamp, data }`; the sender's retries repeat webhook-id.
+    genericWebhook: { typeFields: ['type'], deliveryIdHeader: STANDARD_WEBHOOKS_HEADERS.id },
+    // Svix, the most common such sender, waits 15 s for an answer.
+    budget: { platformTimeoutMs: 15_000, dependencyDeadlineMs: 6_000, functionTimeoutSeconds: 15, memoryMb: 512 },
+    maxBodyBytes: 240 * KIB,
+  },
+} as const satisfies Record<string, ProviderDefinition>;
+
+export type ProviderId = keyof typeof PROVIDERS;
+
+/** A registry entry, whose id is one of the registry's keys. */
+export type RegisteredProvider = ProviderDefinition & { readonly id: ProviderId };
 
 export const PROVIDER_IDS = Object.keys(PROVIDERS) as ProviderId[];
 
-export function providerById(id: string): ProviderDefinition | undefined {
+/** Where a provider's signed timestamp lives and how much skew it allows: its own rule, or the one its scheme carries. */
+export function replayRuleOf(provider: ProviderDefinition): ReplayRule | undefined {
+  const rule = provider.signature;
+  if (rule.scheme === 'standard-webhooks') return { in: 'header', field: STANDARD_WEBHOOKS_HEADERS.timestamp, windowSeconds: rule.toleranceSeconds };
+  return provider.replay;
+}
+
+export function providerById(id: string): RegisteredProvider | undefined {
   return Object.prototype.hasOwnProperty.call(PROVIDERS, id) ? PROVIDERS[id as ProviderId] : undefined;
 }
 
@@ -143,32 +200,27 @@ export type RouteMatch =
   | { readonly ok: false; readonly status: 404 }
   | { readonly ok: false; readonly status: 405; readonly allow: readonly HttpMethod[] };
 
-/** The path without its trailing slashes (a lone `/` stays as it is). */
-function withoutTrailingSlashes(path: string): string {
-  if (path.length <= 1) return path;
-  let end = path.length;
-  while (end > 0 && path.charCodeAt(end - 1) === 0x2f) end--;
-  return end === path.length ? path : path.slice(0, end);
+/** Whether a request path is for `routePath`: the same path, or a stage or base path and then it (route paths start with `/`). */
+function isPathFor(path: string, routePath: string): boolean {
+  return path === routePath || (path.startsWith('/') && path.endsWith(routePath));
 }
 
 /**
  * Finds the provider route a request is for, or says 404 / 405 with the methods allowed. A REST API
- * stage or a custom-domain base path may sit in front of the route, so the path only has to end with it.
- * One pass over the routes, the path trimmed once: this runs on every request.
+ * stage or a custom-domain base path may sit in front of the route; trailing slashes are ignored.
  */
 export function matchRoute(provider: ProviderDefinition, method: string, path: string): RouteMatch {
-  const trimmed = withoutTrailingSlashes(path);
-  let allow: HttpMethod[] | undefined;
-  for (const route of provider.routes) {
-    if (trimmed !== route.path && !trimmed.endsWith(route.path)) continue;
-    if (route.method === method) return { ok: true, route };
-    (allow ??= []).push(route.method);
-  }
-  return allow ? { ok: false, status: 405, allow } : { ok: false, status: 404 };
+  const trimmed = path.length > 1 ? path.replace(/\/+$/, '') : path;
+  const routes = provider.routes.filter((route) => isPathFor(trimmed, route.path));
+  const route = routes.find((candidate) => candidate.method === method);
+  if (route) return { ok: true, route };
+  return routes.length > 0 ? { ok: false, status: 405, allow: routes.map((candidate) => candidate.method) } : { ok: false, status: 404 };
 }
 
-/** The signature header a provider's function reads: the registry's, unless SIGNATURE_HEADER overrides it. */
+/** The signature header a provider's function reads: the registry's, unless the provider names a setting that overrides it. */
 export function signatureHeader(provider: ProviderDefinition, env: NodeJS.ProcessEnv = process.env): string {
-  const override = env.SIGNATURE_HEADER?.trim();
-  return override && override.length > 0 ? override : provider.signature.header;
+  const rule = provider.signature;
+  if (rule.scheme === 'standard-webhooks') return STANDARD_WEBHOOKS_HEADERS.signature;
+  const override = rule.headerSetting ? env[rule.headerSetting]?.trim() : undefined;
+  return override ? override : rule.header;
 }

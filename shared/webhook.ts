@@ -1,30 +1,24 @@
 import type { WebhookDeps } from './deps.js';
 import { withDeadline } from './deadline.js';
-import type { Mutable } from './contract.js';
 import type { DeliveryMetadata, WebhookEvent } from './events/event.js';
 import { dedupeKeyFor, forwardOnce, type ForwardOptions, type ForwardResult } from './events/forward.js';
 import { parkedDelivery } from './events/store.js';
 import type { Answer, VerifiedRequest } from './handler.js';
-import { jsonTextResponse, unavailableResponse } from './http/response.js';
+import { jsonResponse, unavailableResponse } from './http/response.js';
 import { loggable } from './log-value.js';
 import { describeError, logger as defaultLogger } from './log.js';
-import { memoisedIsoTime } from './time.js';
 
 export interface WebhookClassification {
   /** The platform's event type, in full (the bus's DetailType is a sanitised cut of it). */
   readonly eventType: string;
   readonly test: boolean;
   readonly unknownType: boolean;
+  /** The platform's own delivery id, where its doc names one (Standard Webhooks' `webhook-id`): the de-duplication key then. */
+  readonly deliveryId?: string;
 }
 
-const receivedAtTime = memoisedIsoTime();
-
-/** Left for storing a parked delivery out of the platform's time budget, after the forward's deadline: the answer must still arrive in time. */
+/** Left of the platform's time budget, after the forward's deadline, for the answer to arrive: parking gets the rest. */
 const ANSWER_MARGIN_MS = 1_000;
-
-/** The acknowledgements never change: serialised once. */
-const RECEIVED = JSON.stringify({ received: true });
-const RECEIVED_AGAIN = JSON.stringify({ received: true, duplicate: true });
 
 /**
  * Forwards a verified webhook once and answers the platform. 2xx means the delivery is durably kept
@@ -33,27 +27,36 @@ const RECEIVED_AGAIN = JSON.stringify({ received: true, duplicate: true });
  * while another attempt at the same delivery is in flight: the platform's retry then delivers it.
  */
 export async function forwardWebhook(verified: VerifiedRequest, deps: WebhookDeps, classified: WebhookClassification): Promise<Answer> {
-  const { route, provider, request } = verified;
-  const dedupeKey = dedupeKeyFor(provider.id, verified.signedMessage);
-  // Built by assignment rather than conditional spreads: this runs on every delivery.
-  const delivery: Mutable<DeliveryMetadata> = {
+  const { request, route, provider } = verified;
+  // The form that verified: a retry and its byte variants that verify the same way share one key.
+  const dedupeKey = dedupeKeyFor(provider.id, verified.signedMessage, classified.deliveryId);
+  const delivery: DeliveryMetadata = {
     dedupeKey,
     eventType: classified.eventType,
-    receivedAt: receivedAtTime(verified.receivedAtMs),
+    receivedAt: new Date(verified.receivedAtMs).toISOString(),
     route: route.path,
     test: classified.test,
     unknownType: classified.unknownType,
+    ...(request.requestId && { requestId: request.requestId }),
   };
-  if (request.requestId) delivery.requestId = request.requestId;
-  const event: WebhookEvent = { provider: provider.id, body: verified.signedMessage, delivery };
-  const options: Mutable<ForwardOptions> = { sink: deps.sink, ledger: deps.ledger, store: deps.store, deadlineMs: provider.budget.dependencyDeadlineMs };
-  if (deps.logger) options.logger = deps.logger;
+  // The JSON text that verified: under an HMAC scheme the body (or BuddyStat's compact form of it);
+  // under Standard Webhooks the signed content is `id.timestamp.body`, whose body is the bytes as sent.
+  const body = provider.signature.scheme === 'hmac-sha256' ? verified.signedMessage : request.rawBody;
+  const event: WebhookEvent = { provider: provider.id, body, delivery };
+  const options: ForwardOptions = {
+    sink: deps.sink,
+    ledger: deps.ledger,
+    store: deps.store,
+    deadlineMs: provider.budget.dependencyDeadlineMs,
+    ...(deps.logger && { logger: deps.logger }),
+  };
   const eventType = loggable(classified.eventType);
 
   const result = await forwardOnce(event, options);
   if (result.ok) {
     const outcome = classified.test ? `${result.outcome}_test` : classified.unknownType ? `${result.outcome}_unknown_type` : result.outcome;
-    return { eventType, dedupeKey, outcome, response: jsonTextResponse(200, result.outcome === 'duplicate' ? RECEIVED_AGAIN : RECEIVED) };
+    const response = jsonResponse(200, result.outcome === 'duplicate' ? { received: true, duplicate: true } : { received: true });
+    return { eventType, dedupeKey, outcome, response };
   }
   if (result.outcome === 'delivery_in_progress') {
     return { eventType, dedupeKey, outcome: result.outcome, response: unavailableResponse('Delivery in progress; retry later', 5) };
@@ -72,7 +75,7 @@ async function park(
 ): Promise<Answer> {
   const now = deps.now ?? Date.now;
   const parked = await withDeadline(deadlineMs, (scope) => deps.store.park(parkedDelivery(event, result.reason, now()), scope));
-  if (parked.ok) return { ...logged, outcome: 'parked', response: jsonTextResponse(200, RECEIVED) };
+  if (parked.ok) return { ...logged, outcome: 'parked', response: jsonResponse(200, { received: true }) };
   const log = deps.logger ?? defaultLogger;
   const error = parked.reason === 'failed' ? parked.error : new Error(`parking took longer than ${deadlineMs} ms`);
   log.error({ provider: event.provider, eventType: logged.eventType, dedupeKey: logged.dedupeKey, message: `delivery neither forwarded (${result.outcome}) nor parked`, ...describeError(error) });

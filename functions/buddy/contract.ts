@@ -1,4 +1,4 @@
-import { assignFields, hasKeys, isJsonObject, type Mutable, type Parsed } from '../../shared/contract.js';
+import { isJsonObject, type Parsed } from '../../shared/contract.js';
 import type { CustomerProfile } from '../../shared/customers/profile.js';
 
 /**
@@ -28,23 +28,20 @@ export function parseBuddyRequest(body: unknown): Parsed<BuddyIdentityRequest> {
     return { ok: false, error: 'sessionId must be a non-empty string' };
   }
   if (agentId !== undefined && typeof agentId !== 'string') return { ok: false, error: 'agentId must be a string' };
-  const request: Mutable<BuddyIdentityRequest> = { sessionId, timestamp: timestamp as number | string };
-  if (agentId !== undefined) request.agentId = agentId;
-  return { ok: true, value: request };
+  return { ok: true, value: { sessionId, timestamp: timestamp as number | string, ...(agentId !== undefined && { agentId }) } };
 }
 
-/**
- * Profile -> Buddy's shape: plan and attributes travel as customAttributes, as the doc's example shows.
- * Built by assignment, not spread chains: this runs on every callback, and each spread allocates.
- */
+/** Profile -> Buddy's shape: plan and attributes travel as customAttributes, as the doc's example shows. */
 export function toBuddyResponse(profile: CustomerProfile): BuddyIdentityResponse {
-  const customAttributes: Record<string, unknown> = {};
-  if (profile.plan !== undefined) customAttributes.plan = profile.plan;
-  if (profile.value !== undefined) customAttributes.lifetimeValue = profile.value;
-  if (profile.attributes) assignFields(customAttributes, profile.attributes);
-  const response: Mutable<BuddyIdentityResponse> = { userId: profile.userId };
-  if (profile.email !== undefined) response.email = profile.email;
-  if (profile.role !== undefined) response.role = profile.role;
-  if (hasKeys(customAttributes)) response.customAttributes = customAttributes;
-  return response;
+  const customAttributes = {
+    ...(profile.plan !== undefined && { plan: profile.plan }),
+    ...(profile.value !== undefined && { lifetimeValue: profile.value }),
+    ...profile.attributes,
+  };
+  return {
+    userId: profile.userId,
+    ...(profile.email !== undefined && { email: profile.email }),
+    ...(profile.role !== undefined && { role: profile.role }),
+    ...(Object.keys(customAttributes).length > 0 && { customAttributes }),
+  };
 }

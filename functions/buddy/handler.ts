@@ -11,9 +11,7 @@ import { parseBuddyRequest, toBuddyResponse } from './contract.js';
 export function createBuddyHandler(deps: LookupDeps): LambdaHttpHandler {
   const provider = PROVIDERS.buddy;
   return signedHandler({ provider, ...deps }, async (verified) => {
-    const body = verified.json();
-    if (!body.ok) return { outcome: 'invalid_json', response: errorResponse(400, 'Body is not valid JSON') };
-    const request = parseBuddyRequest(body.value);
+    const request = parseBuddyRequest(verified.json);
     if (!request.ok) return { outcome: 'invalid_request', response: errorResponse(400, request.error) };
 
     const lookup = await lookupCustomer(provider, deps.directory, (d, scope) => d.findBySessionId(request.value.sessionId, scope), deps.logger);

@@ -13,26 +13,22 @@ export function isKnownEvent(type: string): type is BuddyStatEvent {
 /**
  * What BuddyStat may have signed when the raw body does not verify: its documented verifier hashes
  * `JSON.stringify(payload)`, so the compact re-serialisation of the parsed body, when that differs.
- * Runs before the signature is known to be good, on anyone's bytes, so it never throws: a body
- * nested too deep to re-serialise (JSON.stringify recurses; JSON.parse does not) has no compact
- * form, and such a request is answered 401 like any other mismatch.
  */
-export const buddyStatAlternativeMessage: AlternativeMessage = (request, json) => {
+export const buddyStatAlternativeMessage: AlternativeMessage = (request) => {
+  const sent = request.rawBody.toString('utf8');
   try {
-    const body = json();
-    if (!body.ok) return undefined;
-    const compact = JSON.stringify(body.value);
-    const sent = request.bodyAsSent;
-    const same = typeof sent === 'string' ? compact === sent : Buffer.from(compact, 'utf8').equals(sent);
-    return same ? undefined : compact;
+    const compact = JSON.stringify(JSON.parse(sent));
+    return compact === sent ? undefined : compact;
   } catch {
+    // Not JSON, or too deeply nested to re-serialise: there is no compact form, and a forged body must not throw.
     return undefined;
   }
 };
 
 /**
  * Events outside the documented four are still forwarded, marked unknown, never dropped. The doc
- * names no delivery id, so none is read: the de-duplication key is the hash of the signed form.
+ * names no delivery id, so none is read from the body: the de-duplication key is the hash of the
+ * signed form, which every byte variant of one delivery shares.
  */
 export function classifyBuddyStatEvent(body: unknown): Parsed<WebhookClassification> {
   if (!isJsonObject(body)) return { ok: false, error: 'Body must be a JSON object' };

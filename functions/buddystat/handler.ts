@@ -9,10 +9,8 @@ import { buddyStatAlternativeMessage, classifyBuddyStatEvent } from './contract.
  * X-BuddyStat-Signature: the doc names none); verified events go to the bus once, well inside 10 s.
  */
 export function createBuddyStatHandler(deps: WebhookDeps): LambdaHttpHandler {
-  return signedHandler({ provider: PROVIDERS.buddystat, alternativeSignedMessage: buddyStatAlternativeMessage, ...deps }, (verified) => {
-    const body = verified.json();
-    if (!body.ok) return { outcome: 'invalid_json', response: errorResponse(400, 'Body is not valid JSON') };
-    const event = classifyBuddyStatEvent(body.value);
+  return signedHandler({ provider: PROVIDERS.buddystat, alternativeSignedMessage: buddyStatAlternativeMessage, ...deps }, async (verified) => {
+    const event = classifyBuddyStatEvent(verified.json);
     if (!event.ok) return { outcome: 'invalid_request', response: errorResponse(400, event.error) };
     return forwardWebhook(verified, deps, event.value);
   });

@@ -9,10 +9,8 @@ import { classifyBullseyeEvent } from './contract.js';
  * `billing`) from the registry; valid events go to the bus once and are acknowledged 200.
  */
 export function createBullseyeHandler(deps: WebhookDeps): LambdaHttpHandler {
-  return signedHandler({ provider: PROVIDERS.bullseye, ...deps }, (verified) => {
-    const body = verified.json();
-    if (!body.ok) return { outcome: 'invalid_json', response: errorResponse(400, 'Body is not valid JSON') };
-    const event = classifyBullseyeEvent(body.value, verified.route.eventFamily ?? 'unknown');
+  return signedHandler({ provider: PROVIDERS.bullseye, ...deps }, async (verified) => {
+    const event = classifyBullseyeEvent(verified.json, verified.route.eventFamily ?? 'unknown');
     if (!event.ok) return { outcome: 'invalid_request', response: errorResponse(400, event.error) };
     return forwardWebhook(verified, deps, event.value);
   });

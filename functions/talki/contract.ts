@@ -1,5 +1,5 @@
 import type { CustomerProfile } from '../../shared/customers/profile.js';
-import { hasKeys, isJsonObject, setField, type Mutable, type Parsed } from '../../shared/contract.js';
+import { isJsonObject, type Parsed } from '../../shared/contract.js';
 
 /**
  * Talki Backend Connect (shared/providers/talki-backend-connect.txt): Talki POSTs `{ userToken }`
@@ -35,22 +35,16 @@ export function toTalkiFieldValue(value: unknown): TalkiFieldValue | undefined {
 }
 
 export function toTalkiResponse(profile: CustomerProfile): { response: TalkiCustomerResponse; droppedFields: string[] } {
-  const fields: Record<string, TalkiFieldValue> = {};
-  const droppedFields: string[] = [];
-  const attributes = profile.attributes;
-  // for...in rather than Object.entries: no [key, value] array per attribute on every request.
-  if (attributes) {
-    for (const key in attributes) {
-      if (!Object.hasOwn(attributes, key)) continue;
-      const value = toTalkiFieldValue(attributes[key]);
-      if (value === undefined) droppedFields.push(key);
-      else setField(fields, key, value);
-    }
-  }
-  const response: Mutable<TalkiCustomerResponse> = {};
-  if (profile.name !== undefined) response.name = profile.name;
-  if (profile.email !== undefined) response.email = profile.email;
-  if (profile.plan !== undefined) response.plan = profile.plan;
-  if (hasKeys(fields)) response.fields = fields;
+  const attributes = Object.entries(profile.attributes ?? {}).map(([key, value]) => [key, toTalkiFieldValue(value)] as const);
+  const fields: Record<string, TalkiFieldValue> = Object.fromEntries(
+    attributes.filter((entry): entry is readonly [string, TalkiFieldValue] => entry[1] !== undefined),
+  );
+  const droppedFields = attributes.filter(([, value]) => value === undefined).map(([key]) => key);
+  const response: TalkiCustomerResponse = {
+    ...(profile.name !== undefined && { name: profile.name }),
+    ...(profile.email !== undefined && { email: profile.email }),
+    ...(profile.plan !== undefined && { plan: profile.plan }),
+    ...(Object.keys(fields).length > 0 && { fields }),
+  };
   return { response, droppedFields };
 }

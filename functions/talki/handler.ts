@@ -13,17 +13,14 @@ export function createTalkiHandler(deps: LookupDeps): LambdaHttpHandler {
   const provider = PROVIDERS.talki;
   const tokenField = (deps.env ?? process.env)[ENV.talkiUserTokenField]?.trim() || DEFAULT_USER_TOKEN_FIELD;
   return signedHandler({ provider, ...deps }, async (verified) => {
-    const body = verified.json();
-    if (!body.ok) return { outcome: 'invalid_json', response: errorResponse(400, 'Body is not valid JSON') };
-    const request = parseTalkiRequest(body.value, tokenField);
+    const request = parseTalkiRequest(verified.json, tokenField);
     if (!request.ok) return { outcome: 'invalid_request', response: errorResponse(400, request.error) };
 
     const lookup = await lookupCustomer(provider, deps.directory, (d, scope) => d.findByUserId(request.value.userToken, scope), deps.logger);
     if (!lookup.found) return lookup.answer ?? { outcome: 'unknown_user', response: errorResponse(404, 'User not found') };
     const { response, droppedFields } = toTalkiResponse(lookup.profile);
-    const answer = { outcome: 'resolved', response: jsonResponse(200, response) };
-    // Only a profile that lost fields says so in the log; the usual answer is built without a spread.
-    return droppedFields.length > 0 ? { ...answer, droppedFields } : answer;
+    // Only a profile that lost fields says so in the log.
+    return { outcome: 'resolved', response: jsonResponse(200, response), ...(droppedFields.length > 0 && { droppedFields }) };
   });
 }
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
-import type { ProviderId } from '../../shared/providers.js';
+import type { ProviderDefinition } from '../../shared/providers.js';
 
 /** The repository root: where package-lock.json, tsconfig.json and functions/ live. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -11,9 +11,12 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const LAMBDA_RUNTIME = Runtime.NODEJS_22_X;
 export const LAMBDA_ARCHITECTURE = Architecture.ARM_64;
 
-/** A provider's handler file: `functions/<id>/handler.ts`, which exports `handler`. */
-export function handlerEntry(providerId: ProviderId): string {
-  return join(PROJECT_ROOT, 'functions', providerId, 'handler.ts');
+/**
+ * A provider's handler file, which exports `handler`: `functions/<id>/handler.ts`, or for a webhook
+ * sender without code of its own the generic `functions/webhook/handler.ts` (told its provider by PROVIDER_ID).
+ */
+export function handlerEntry(provider: ProviderDefinition): string {
+  return join(PROJECT_ROOT, 'functions', provider.genericWebhook ? 'webhook' : provider.id, 'handler.ts');
 }
 
 /**

@@ -173,6 +173,7 @@ export class ProviderEndpoint extends Construct {
     );
 
     const environment: Record<string, string> = {
+      [ENV.providerId]: provider.id,
       [ENV.signingSecretId]: this.secret.secretArn,
       NODE_OPTIONS: '--enable-source-maps',
     };
@@ -199,7 +200,7 @@ export class ProviderEndpoint extends Construct {
     const routeList = provider.routes.map((r) => `${r.method} ${r.path}`).join(', ');
     this.function = new NodejsFunction(this, 'Function', {
       description: `${provider.title}: ${routeList}`,
-      entry: handlerEntry(provider.id),
+      entry: handlerEntry(provider),
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       ...(props.code ? { code: props.code, handler: 'index.handler' } : { handler: 'handler' }),

@@ -1,4 +1,3 @@
-import { throwIfAborted } from '../deadline.js';
 import { normaliseEmail } from './parse.js';
 import type { CustomerDirectory, CustomerProfile, LookupOptions } from './profile.js';
 
@@ -26,19 +25,19 @@ export class InMemoryDirectory implements CustomerDirectory {
   }
 
   async findByUserId(userId: string, options: LookupOptions = {}): Promise<CustomerProfile | undefined> {
-    throwIfAborted(options);
+    options.signal?.throwIfAborted();
     return this.byUserId.get(userId);
   }
 
   async findBySessionId(sessionId: string, options: LookupOptions = {}): Promise<CustomerProfile | undefined> {
-    throwIfAborted(options);
+    options.signal?.throwIfAborted();
     const profile = this.bySessionId.get(sessionId);
     // A replaced profile answers with its latest version.
     return profile ? this.byUserId.get(profile.userId) : undefined;
   }
 
   async findByEmail(email: string, options: LookupOptions = {}): Promise<CustomerProfile | undefined> {
-    throwIfAborted(options);
+    options.signal?.throwIfAborted();
     const profile = this.byEmail.get(normaliseEmail(email));
     return profile ? this.byUserId.get(profile.userId) : undefined;
   }

@@ -8,12 +8,14 @@ import { EventRejectedError, type ClaimResult, type DeliveryLedger, type EventSi
 import type { DeliveryStore, ParkReason } from './store.js';
 
 /**
- * The de-duplication key: SHA-256 of the bytes that verified (for BuddyStat's compact-form fallback,
- * the compact form), so every byte variant of one signed delivery has one key, and the key is the
- * same length whatever the body. Neither webhook platform's doc names a delivery id to use instead.
+ * The de-duplication key: SHA-256 of the platform's own delivery id where its doc names one (Standard
+ * Webhooks' `webhook-id`), otherwise of the bytes that verified (for BuddyStat's compact-form
+ * fallback, the compact form), so every byte variant of one signed delivery has one key. Hashed
+ * either way, the key is the same length whatever the id or the body (DynamoDB keys stop at 2 KB).
  */
-export function dedupeKeyFor(providerId: string, signedMessage: SignedMessage): string {
+export function dedupeKeyFor(providerId: string, signedMessage: SignedMessage, deliveryId?: string): string {
   // crypto.hash (Node 20.12+): one call, no Hash object; a string is hashed as its UTF-8 bytes.
+  if (deliveryId !== undefined && deliveryId.length > 0) return `${providerId}#id#${hash('sha256', deliveryId, 'hex')}`;
   return `${providerId}#sha256#${hash('sha256', signedMessage, 'hex')}`;
 }
 

@@ -7,15 +7,8 @@ export interface HttpResponse {
 }
 
 export function jsonResponse(statusCode: number, body: unknown, extraHeaders?: Record<string, string>): HttpResponse {
-  return jsonTextResponse(statusCode, JSON.stringify(body), extraHeaders);
-}
-
-/** A JSON answer whose body is serialised already: an answer that never changes is serialised once, not per request. */
-export function jsonTextResponse(statusCode: number, json: string, extraHeaders?: Record<string, string>): HttpResponse {
-  // A fresh literal per answer (callers may add headers); spreading a constant into it costs more.
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'cache-control': 'no-store' };
-  if (extraHeaders) Object.assign(headers, extraHeaders);
-  return { statusCode, headers, body: json, isBase64Encoded: false };
+  const headers = { 'content-type': 'application/json', 'cache-control': 'no-store', ...extraHeaders };
+  return { statusCode, headers, body: JSON.stringify(body), isBase64Encoded: false };
 }
 
 /** A JSON error answer: `{ "error": message }`, never carrying profile data. */

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_REQUEST_BYTES, startLocalStack, type LocalStack } from '../../local/app.js';
 import {
@@ -115,6 +116,31 @@ describe('npm start: every provider over real HTTP', () => {
     expect(retry.status).toBe(200);
     const stamp = (JSON.parse(request.body!) as { timestamp: string }).timestamp;
     expect((await events()).filter((e) => e.detail.includes(stamp) && e.source === 'webhooks.buddystat')).toHaveLength(1);
+  });
+});
+
+describe('npm start: a Standard Webhooks sender', () => {
+  it('a delivery signed by the official standardwebhooks library reaches the events once, its retry (same webhook-id, fresh signature) too (Standard Webhooks spec)', async () => {
+    const id = `msg_e2e_${fresh()}`;
+    const body = JSON.stringify({ type: 'invoice.paid', timestamp: new Date().toISOString(), data: { invoiceId: id } });
+    const deliver = (at: Date): PlatformRequest => ({
+      provider: 'standardwebhooks',
+      method: 'POST',
+      path: '/standardwebhooks/events',
+      headers: [
+        ['Content-Type', 'application/json'],
+        ['webhook-id', id],
+        ['webhook-timestamp', String(Math.floor(at.getTime() / 1000))],
+        ['webhook-signature', new Webhook(secretFor('standardwebhooks')).sign(id, at, body)],
+      ],
+      body,
+    });
+    expect((await send(deliver(new Date()))).status).toBe(200);
+    const retry = await send(deliver(new Date(Date.now() + 5_000)));
+    expect(retry).toMatchObject({ status: 200, json: { received: true, duplicate: true } });
+    const written = (await events()).filter((e) => JSON.stringify(e).includes(id));
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatchObject({ provider: 'standardwebhooks', eventType: 'invoice.paid' });
   });
 });
 

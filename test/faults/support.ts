@@ -22,6 +22,7 @@ export const SECRETS: Record<ProviderId, Record<string, string>> = {
   bullseye: { identification: 'fault-bullseye-identification', billing: 'fault-bullseye-billing' },
   buddystat: { signingSecret: 'fault-buddystat-secret' },
   helper: { signingSecret: 'fault-helper-secret' },
+  standardwebhooks: { signingSecret: `whsec_${Buffer.from('fault-standard-webhooks-key').toString('base64')}` },
 };
 
 export function handlerFor(provider: ProviderId, deps: StubbableDeps): LambdaHttpHandler {

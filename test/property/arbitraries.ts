@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { BUDDYSTAT_EVENTS } from '../../functions/buddystat/contract.js';
 import type { HttpResponse } from '../../shared/http/response.js';
-import { PROVIDER_IDS, PROVIDERS, type ProviderId } from '../../shared/providers.js';
+import { PROVIDER_IDS, PROVIDERS, signatureHeader, type ProviderId } from '../../shared/providers.js';
 import { EVENT_KINDS, type EventKind, type RequestSpec } from '../support/events.js';
 import { NOW_SECONDS } from '../support/handler-harness.js';
 import { DOCUMENTED_STATUSES, PROFILE } from './setup.js';
@@ -16,7 +16,9 @@ const TOKEN_CHARS = [...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 /** Every signature header any provider reads, in any case, and arbitrary header names. */
 export const headerName: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom(
-    ...new Set(PROVIDER_IDS.map((id) => PROVIDERS[id].signature.header as string)),
+    ...new Set(PROVIDER_IDS.map((id) => signatureHeader(PROVIDERS[id], {}))),
+    'webhook-id',
+    'webhook-timestamp',
     'x-platform-signature',
     'X-TALKI-SIGNATURE',
     'Content-Type',
@@ -36,6 +38,8 @@ export const headerValue: fc.Arbitrary<string> = fc.oneof(
   digest.map((d) => d.toString('base64')),
   digest.map((d) => `Bearer ${d.toString('base64')}`),
   digest.map((d) => `${d.toString('hex')}, ${d.toString('hex').toUpperCase()}`),
+  digest.map((d) => `v1,${d.toString('base64')} v1a,${d.toString('base64')}`),
+  fc.integer({ min: 0, max: 4_000_000_000 }).map(String),
   fc.constant(''),
 );
 
@@ -126,6 +130,10 @@ export function contractBody(provider: ProviderId): fc.Arbitrary<string> {
         .map((body) => JSON.stringify(body));
     case 'helper':
       return fc.constant('');
+    case 'standardwebhooks':
+      return fc
+        .record({ type: some(fc.constantFrom('invoice.paid', 'user.created'), fc.string()), timestamp: some(fc.date({ noInvalidDate: true }).map((d) => d.toISOString())), data: anyJson }, { requiredKeys: [] })
+        .map((body) => JSON.stringify(body));
   }
 }
 

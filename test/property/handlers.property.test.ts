@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PROVIDER_IDS, PROVIDERS, type ProviderId, type SignatureRule } from '../../shared/providers.js';
+import { PROVIDER_IDS, PROVIDERS, signatureHeader, type ProviderId, type SignatureRule } from '../../shared/providers.js';
+import { signStandardWebhook, STANDARD_WEBHOOKS_HEADERS } from '../../shared/signing/standard-webhooks.js';
 import { sign } from '../../shared/signing/verify.js';
+import { NOW_SECONDS } from '../support/handler-harness.js';
 import { eventFor, type RequestSpec } from '../support/events.js';
 import { anyBody, anyRequest, contractBody, eventKind, headerName, helperParams, NUM_RUNS, problemsWith } from './arbitraries.js';
 import { SECRETS, subject, type Subject } from './setup.js';
@@ -25,16 +27,20 @@ function signedSpec(provider: ProviderId, routeIndex: number, body: string | Uin
   const definition = PROVIDERS[provider];
   const route = definition.routes[routeIndex % definition.routes.length]!;
   const secret = SECRETS[provider][route.secretKey]!;
-  const signed = definition.signature.signs === 'query' ? Buffer.from(query ?? '') : Buffer.from(body ?? '');
   const rule: SignatureRule = definition.signature;
-  const value = `${rule.scheme ?? ''}${sign(secret, signed, rule.encoding)}`;
+  const id = `msg_${routeIndex}`;
+  const signatureHeaders: Array<[string, string]> =
+    rule.scheme === 'standard-webhooks'
+      ? [
+          [STANDARD_WEBHOOKS_HEADERS.id, id],
+          [STANDARD_WEBHOOKS_HEADERS.timestamp, String(NOW_SECONDS)],
+          [STANDARD_WEBHOOKS_HEADERS.signature, signStandardWebhook(secret, id, String(NOW_SECONDS), Buffer.from(body ?? ''))],
+        ]
+      : [[rule.header, `${rule.prefix ?? ''}${sign(secret, rule.signs === 'query' ? Buffer.from(query ?? '') : Buffer.from(body ?? ''), rule.encoding)}`]];
   return {
     method: route.method,
     path: route.path,
-    headers: [
-      ['Content-Type', 'application/json'],
-      [rule.header, value],
-    ],
+    headers: [['Content-Type', 'application/json'], ...signatureHeaders],
     ...(query !== undefined ? { query } : {}),
     ...(body !== undefined ? { body } : {}),
   };
@@ -54,8 +60,8 @@ describe.each(PROVIDER_IDS)('%s handler, any input', (provider) => {
   it(`${provider}: any value as the event itself, and real events with one field replaced by anything -> a documented status`, async () => {
     const s = subject(provider);
     const route = PROVIDERS[provider].routes[0]!;
-    const signatureHeader: string = PROVIDERS[provider].signature.header;
-    const base = eventFor('http-v2', { method: route.method, path: route.path, headers: [[signatureHeader, 'x']], body: '{}' }) as unknown as Record<string, unknown>;
+    const header = signatureHeader(PROVIDERS[provider], {});
+    const base = eventFor('http-v2', { method: route.method, path: route.path, headers: [[header, 'x']], body: '{}' }) as unknown as Record<string, unknown>;
     const fields = Object.keys(base);
     await fc.assert(
       fc.asyncProperty(
@@ -66,7 +72,7 @@ describe.each(PROVIDER_IDS)('%s handler, any input', (provider) => {
             ([kind, field, value]) => ({ ...(eventFor(kind, { method: route.method, path: route.path, body: '{}' }) as unknown as Record<string, unknown>), [field]: value }),
           ),
           // Header values of any type, the signature header among them.
-          fc.tuple(eventKind, fc.dictionary(fc.oneof(headerName, fc.constant(signatureHeader)), fc.anything(), { maxKeys: 4 })).map(([kind, values]) => ({
+          fc.tuple(eventKind, fc.dictionary(fc.oneof(headerName, fc.constant(header)), fc.anything(), { maxKeys: 4 })).map(([kind, values]) => ({
             ...(eventFor(kind, { method: route.method, path: route.path, body: '{}' }) as unknown as Record<string, unknown>),
             headers: values,
             multiValueHeaders: Object.fromEntries(Object.entries(values).map(([name, value]) => [name, [value]])),
@@ -82,8 +88,10 @@ describe.each(PROVIDER_IDS)('%s handler, any input', (provider) => {
 
   it(`${provider}: correctly signed bodies of any bytes, and JSON near the platform's contract -> a documented status`, async () => {
     const s = subject(provider);
-    const body = PROVIDERS[provider].signature.signs === 'query' ? anyBody : fc.oneof(anyBody, contractBody(provider), fc.json());
-    const query = PROVIDERS[provider].signature.signs === 'query'
+    const rule: SignatureRule = PROVIDERS[provider].signature;
+    const signsQuery = rule.scheme === 'hmac-sha256' && rule.signs === 'query';
+    const body = signsQuery ? anyBody : fc.oneof(anyBody, contractBody(provider), fc.json());
+    const query = signsQuery
       ? fc.oneof(helperParams.map((p) => new URLSearchParams(p).toString()), fc.string({ maxLength: 120 }), fc.webQueryParameters())
       : fc.constant(undefined);
     await fc.assert(

@@ -35,6 +35,7 @@ export const SECRETS: Record<ProviderId, Record<string, string>> = {
   bullseye: { identification: 'prop-bullseye-identification', billing: 'prop-bullseye-billing' },
   buddystat: { signingSecret: 'prop-buddystat-secret' },
   helper: { signingSecret: 'prop-helper-secret' },
+  standardwebhooks: { signingSecret: `whsec_${Buffer.from('prop-standard-webhooks-key').toString('base64')}` },
 };
 
 export interface Subject {

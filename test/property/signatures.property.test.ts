@@ -50,11 +50,11 @@ describe('verifySignature, any bytes and any secret', () => {
     fc.assert(
       fc.property(anyBytes, secret, secret, (message, key, other) => {
         const signatures = [hmac(key, message, encoding)];
-        expect(verifySignature({ messages: [message], signatures, secrets: [key], encoding })).toMatchObject({ ok: true, secretIndex: 0 });
+        expect(verifySignature({ message: message, signatures, secrets: [key], encoding })).toMatchObject({ ok: true, secretIndex: 0 });
         // Rotation: the right secret anywhere among the candidates. The decoy differs from the key by a
         // non-zero byte: HMAC pads short keys with zeros, so `key + '\u0000'` would be the same key.
-        expect(verifySignature({ messages: [message], signatures, secrets: [`${key}x`, key], encoding })).toMatchObject({ ok: true, secretIndex: 1 });
-        if (other !== key) expect(verifySignature({ messages: [message], signatures, secrets: [other], encoding })).toEqual({ ok: false, reason: 'mismatch' });
+        expect(verifySignature({ message: message, signatures, secrets: [`${key}x`, key], encoding })).toMatchObject({ ok: true, secretIndex: 1 });
+        if (other !== key) expect(verifySignature({ message: message, signatures, secrets: [other], encoding })).toEqual({ ok: false, reason: 'mismatch' });
       }),
       { numRuns: 500 },
     );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { throwIfAborted, withDeadline, type DeadlineScope } from '../../shared/deadline.js';
+import { withDeadline, type DeadlineScope } from '../../shared/deadline.js';
 
 /** withDeadline: the result value at the deadline, and a signal made only for work that reads it. */
 
@@ -46,35 +46,10 @@ describe('withDeadline', () => {
   it('a throw after the deadline is a timeout, not a failure', async () => {
     const result = await withDeadline(10, async (scope) => {
       await later(40, undefined);
-      throwIfAborted(scope);
+      scope.signal.throwIfAborted();
       return 'unreachable';
     });
     expect(result).toEqual({ ok: false, reason: 'timeout' });
   });
 });
 
-describe('throwIfAborted', () => {
-  it('passes a live deadline scope without making its signal, and rejects an expired one', async () => {
-    let checkedInTime = false;
-    let threwAfter: unknown;
-    await withDeadline(10, async (scope) => {
-      throwIfAborted(scope);
-      checkedInTime = true;
-      await later(40, undefined);
-      try {
-        throwIfAborted(scope);
-      } catch (error) {
-        threwAfter = error;
-      }
-    });
-    await later(50, undefined);
-    expect(checkedInTime).toBe(true);
-    expect(String(threwAfter)).toContain('deadline of 10 ms passed');
-  });
-
-  it('checks a plain options object by its signal', () => {
-    expect(() => throwIfAborted({})).not.toThrow();
-    expect(() => throwIfAborted({ signal: new AbortController().signal })).not.toThrow();
-    expect(() => throwIfAborted({ signal: AbortSignal.abort(new Error('gone')) })).toThrow('gone');
-  });
-});

@@ -35,7 +35,7 @@ function setup(options: Setup = {}) {
     options.logic ??
     (async (verified) => {
       seen.push(verified);
-      return { outcome: 'answered', response: jsonResponse(200, { ok: true, stage: verified.secretStage }) };
+      return { outcome: 'answered', response: jsonResponse(200, { ok: true }) };
     });
   const handler = signedHandler(
     { provider: options.provider ?? PROVIDERS.buddy, secrets, logger, now: clock.now, env: options.env ?? { SIGNING_SECRET_ID: STUB_SECRET_ID } },
@@ -73,10 +73,10 @@ describe.each(EVENT_KINDS)('signedHandler pipeline (%s)', (kind) => {
     const { handler, seen, sm } = setup();
     const body = buddyBody();
     const response = await handler(eventFor(kind, buddyPost(body, hex(SECRET, body))));
-    expect(response).toMatchObject({ statusCode: 200, body: JSON.stringify({ ok: true, stage: 'AWSCURRENT' }) });
+    expect(response).toMatchObject({ statusCode: 200, body: JSON.stringify({ ok: true }) });
     expect(seen).toHaveLength(1);
     expect(seen[0]!.route.path).toBe('/buddy/identity');
-    expect(seen[0]!.json()).toEqual({ ok: true, value: JSON.parse(body) });
+    expect(seen[0]!.json).toEqual(JSON.parse(body));
     expect(seen[0]!.receivedAtMs).toBe(NOW_MS);
     // The bytes that verified: here the body as sent (text events keep it as the event's text).
     expect(Buffer.from(seen[0]!.signedMessage as string | Uint8Array).toString('utf8')).toBe(body);
@@ -189,7 +189,7 @@ describe('signedHandler: secrets', () => {
     const fresh = buddyBody({ timestamp: NOW_SECONDS + MIN_REFRESH / 1000 });
     expect((await handler(eventFor('function-url', buddyPost(fresh, hex('rotated-secret', fresh))))).statusCode).toBe(200);
     expect((await handler(eventFor('function-url', buddyPost(fresh, hex(SECRET, fresh))))).statusCode).toBe(200);
-    expect(seen.map((v) => v.secretStage)).toEqual(['AWSCURRENT', 'AWSCURRENT', 'AWSPREVIOUS']);
+    expect(seen).toHaveLength(3);
     expect([sm.listCalls(), sm.getCalls()]).toEqual([2, 2]);
     expect(clock.now() - NOW_MS).toBeLessThan(TTL);
   });
@@ -270,21 +270,6 @@ describe('signedHandler: errors and logs', () => {
     expect(records()).toContainEqual(
       expect.objectContaining({ outcome: 'internal_error', route: '/buddy/identity', method: 'POST', format: 'function-url', requestId: expect.any(String) }),
     );
-  });
-
-  it('logic that answers without a promise (as the webhooks do for a 400): its answer is sent; a synchronous throw is a logged 500', async () => {
-    const body = buddyBody();
-    const answering = setup({ logic: () => ({ outcome: 'invalid_request', response: jsonResponse(400, { error: 'nope' }) }) });
-    await expect(answering.handler(eventFor('http-v2', buddyPost(body, hex(SECRET, body))))).resolves.toMatchObject({ statusCode: 400 });
-    expect(answering.requestLogs()).toEqual([expect.objectContaining({ outcome: 'invalid_request', status: 400 })]);
-
-    const throwing = setup({
-      logic: () => {
-        throw new Error('thrown before any await');
-      },
-    });
-    await expect(throwing.handler(eventFor('rest-v1', buddyPost(body, hex(SECRET, body))))).resolves.toMatchObject({ statusCode: 500 });
-    expect(throwing.records()).toContainEqual(expect.objectContaining({ level: 'error', outcome: 'internal_error', status: 500, route: '/buddy/identity' }));
   });
 
   it('malformed events are 400, never a throw', async () => {

@@ -19,13 +19,12 @@ const PRETTY_JSON = '{\n  "sessionId": "sess_42",\n  "agentId": "agt_7",\n  "tim
 describe.each(EVENT_KINDS)('parseHttpEvent (%s)', (kind) => {
   const format = kind;
 
-  it('reads method, path, format, request id and source ip', () => {
+  it('reads method, path, format and request id', () => {
     const request = parsed(parseHttpEvent(eventFor(kind, { method: 'post', path: '/buddy/identity', body: '{}' })));
     expect(request.format).toBe(format);
     expect(request.method).toBe('POST');
     expect(request.path).toBe('/buddy/identity');
     expect(request.requestId).toBeTypeOf('string');
-    expect(request.sourceIp).toBe('203.0.113.10');
   });
 
   it('bullseye/talki/buddy: "HMAC of the raw body" — non-UTF-8 bytes delivered base64 come back byte-exact', () => {
@@ -61,10 +60,10 @@ describe.each(EVENT_KINDS)('parseHttpEvent (%s)', (kind) => {
     const request = parsed(
       parseHttpEvent(eventFor(kind, { method: 'POST', path: '/talki/customer', headers: [['X-Talki-Signature', 'a3f8c2'], ['Content-Type', 'application/json']] })),
     );
-    expect(request.headers.get('x-talki-signature')).toBe('a3f8c2');
-    expect(request.headers.get('X-TALKI-SIGNATURE')).toBe('a3f8c2');
-    expect(request.headers.has('content-type')).toBe(true);
-    expect(request.headers.get('x-missing')).toBeUndefined();
+    expect(request.headers.all('x-talki-signature')[0]).toBe('a3f8c2');
+    expect(request.headers.all('X-TALKI-SIGNATURE')[0]).toBe('a3f8c2');
+    expect(request.headers.all('content-type').length > 0).toBe(true);
+    expect(request.headers.all('x-missing')[0]).toBeUndefined();
     expect(request.headers.all('x-missing')).toEqual([]);
   });
 
@@ -155,12 +154,12 @@ describe('parseHttpEvent: other event details', () => {
   it('REST v1 without multiValueHeaders falls back to headers', () => {
     const event = restV1Event({ method: 'POST', path: '/buddy/identity', headers: [['X-Platform-Signature', 'abc']] });
     event.multiValueHeaders = {};
-    expect(parsed(parseHttpEvent(event)).headers.get('x-platform-signature')).toBe('abc');
+    expect(parsed(parseHttpEvent(event)).headers.all('x-platform-signature')[0]).toBe('abc');
   });
 
   it('payload 2.0 cookies are put back as a cookie header', () => {
     const request = parsed(parseHttpEvent(httpV2Event({ method: 'GET', path: '/helper/customer', headers: [['Cookie', 'a=1; b=2']] })));
-    expect(request.headers.get('cookie')).toBe('a=1; b=2');
+    expect(request.headers.all('cookie')[0]).toBe('a=1; b=2');
   });
 
   it('hand-made header objects: names in any case are one header, values that are not strings are no header', () => {
@@ -169,9 +168,9 @@ describe('parseHttpEvent: other event details', () => {
     event.cookies = ['a=1'];
     const headers = parsed(parseHttpEvent(event)).headers;
     expect(headers.all('x-platform-signature')).toEqual(['aaaa', 'bbbb']);
-    expect(headers.get('X-PLATFORM-SIGNATURE')).toBe('aaaa');
+    expect(headers.all('X-PLATFORM-SIGNATURE')[0]).toBe('aaaa');
     expect(headers.all('cookie')).toEqual(['c=1', 'a=1']);
-    expect(headers.has('x-platform')).toBe(false);
+    expect(headers.all('x-platform')).toEqual([]);
   });
 
   it('the default limit is Lambda’s 6 MB payload limit', () => {

@@ -54,7 +54,7 @@ function newCache(): { cache: SecretsCache; logs: () => Record<string, unknown>[
 async function verifies(cache: SecretsCache, secretId: string, secret: string): Promise<boolean> {
   const candidates = await cache.candidates(secretId, 'signingSecret');
   if (!candidates.ok) return false;
-  return verifySignature({ messages: [BODY], signatures: [sign(secret, BODY, 'hex')], secrets: candidates.secrets, encoding: 'hex' }).ok;
+  return verifySignature({ message: BODY, signatures: [sign(secret, BODY, 'hex')], secrets: candidates.secrets, encoding: 'hex' }).ok;
 }
 
 function uniqueName(): string {

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { diagnose, type DiagnoseInput, type FindingCode } from '../../local/diagnose.js';
 
@@ -109,5 +110,27 @@ describe('diagnose', () => {
     expect(codes({ provider: 'talki', body: talkiBody, signature: '  ' }).codes).toEqual(['missing_signature']);
     expect(codes({ provider: 'talki', body: talkiBody, signature: 'a3f8c2' }).codes).toEqual(['malformed_signature']);
     expect(codes({ provider: 'helper', body: talkiBody, signature: 'x' }).codes).toEqual(['no_input']);
+  });
+});
+
+describe('diagnose: Standard Webhooks (npm run verify -- standardwebhooks)', () => {
+  const whsec = `whsec_${Buffer.from('diagnose-standard-webhooks-key').toString('base64')}`;
+  const body = '{"type":"invoice.paid","data":{"id":1}}';
+  const id = 'msg_diag_1';
+  const timestamp = String(NOW / 1000);
+  const signature = new Webhook(whsec).sign(id, new Date(NOW), body);
+  const input = { provider: 'standardwebhooks', secret: whsec, messageId: id, timestamp, nowMs: NOW } as const;
+
+  it('a delivery signed by the official library verifies; the expected value is the library\'s', () => {
+    expect(codes({ ...input, body, signature })).toEqual({ verified: true, codes: ['verified'] });
+    expect(diagnose({ ...input, body, signature: 'v1,x' }).expected).toBe(signature);
+  });
+
+  it('names a trailing newline added to the captured body, another secret, a stale timestamp, and the headers it needs', () => {
+    expect(codes({ ...input, body: `${body}\n`, signature })).toEqual({ verified: false, codes: ['trailing_newline_added'] });
+    const other = new Webhook(`whsec_${Buffer.from('another').toString('base64')}`).sign(id, new Date(NOW), body);
+    expect(codes({ ...input, body, signature: other })).toEqual({ verified: false, codes: ['wrong_secret'] });
+    expect(codes({ ...input, body, signature, nowMs: NOW + 600_000 })).toEqual({ verified: false, codes: ['verified', 'stale_timestamp'] });
+    expect(codes({ provider: 'standardwebhooks', secret: whsec, nowMs: NOW, body, signature })).toEqual({ verified: false, codes: ['missing_webhook_headers'] });
   });
 });

@@ -138,9 +138,11 @@ describe('npm start: a Standard Webhooks sender', () => {
     expect((await send(deliver(new Date()))).status).toBe(200);
     const retry = await send(deliver(new Date(Date.now() + 5_000)));
     expect(retry).toMatchObject({ status: 200, json: { received: true, duplicate: true } });
-    const written = (await events()).filter((e) => JSON.stringify(e).includes(id));
+    const written = (await events()).filter((e) => e.detail.includes(id));
     expect(written).toHaveLength(1);
-    expect(written[0]).toMatchObject({ provider: 'standardwebhooks', eventType: 'invoice.paid' });
+    expect(written[0]).toMatchObject({ source: 'webhooks.standardwebhooks', detailType: 'invoice.paid' });
+    // The body as sent, embedded as it arrived.
+    expect(written[0]!.detail.endsWith(`,"payload":${body}}`)).toBe(true);
   });
 });
 

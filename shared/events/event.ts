@@ -5,8 +5,8 @@ export interface WebhookEvent {
   /** `webhooks.<provider>` becomes the EventBridge source. */
   readonly provider: string;
   /**
-   * The bytes that verified, exactly: the body as sent, or for BuddyStat's compact-form fallback the
-   * compact form the platform signed. Forwarded as they are, never re-serialised.
+   * The JSON text that verified, exactly: the body as sent, or for BuddyStat's compact-form fallback
+   * the compact form the platform signed. Forwarded as it is, never re-serialised.
    */
   readonly body: SignedMessage;
   readonly delivery: DeliveryMetadata;
@@ -14,8 +14,9 @@ export interface WebhookEvent {
 
 export interface DeliveryMetadata {
   /**
-   * `<provider>#sha256#<hex>`: SHA-256 of the bytes that verified, a fixed length whatever the body.
-   * On the event too, so a consumer can drop the rare second copy (docs/deploy.md, "Delivery").
+   * `<provider>#sha256#<hex>` (SHA-256 of the bytes that verified) or `<provider>#id#<hex>` (of the
+   * platform's delivery id, where its doc names one): a fixed length whatever the body. On the event
+   * too, so a consumer can drop the rare second copy (docs/deploy.md, "Webhook delivery").
    */
   readonly dedupeKey: string;
   /** The platform's event type in full; the entry's DetailType is this cut to what EventBridge accepts. */

@@ -11,7 +11,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ENV } from '../../shared/config.js';
-import { BUNDLING, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, PROJECT_ROOT } from './function-bundle.js';
+import { bundledFunctionProps, PROJECT_ROOT } from './function-bundle.js';
 import type { DeliveryBucket } from './delivery-bucket.js';
 import { NAG_REASONS } from './provider-endpoint.js';
 import type { DedupeTable } from './tables.js';
@@ -57,13 +57,7 @@ export class DeliveryRedrive extends Construct {
 
     this.function = new NodejsFunction(this, 'Function', {
       description: 'Re-forwards parked webhook deliveries (delivery bucket, parked/) once',
-      entry: join(PROJECT_ROOT, 'functions', 'redrive', 'handler.ts'),
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
-      ...(props.code ? { code: props.code, handler: 'index.handler' } : { handler: 'handler' }),
-      bundling: BUNDLING,
-      runtime: LAMBDA_RUNTIME,
-      architecture: LAMBDA_ARCHITECTURE,
+      ...bundledFunctionProps(join(PROJECT_ROOT, 'functions', 'redrive', 'handler.ts'), props.code),
       // functions/redrive/handler.ts stops starting deliveries after four minutes.
       timeout: Duration.minutes(5),
       memorySize: 512,

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime, type Code } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { ProviderDefinition } from '../../shared/providers.js';
 
@@ -47,3 +47,19 @@ export const BUNDLING: BundlingOptions = {
   forceDockerBundling: false,
   logLevel: LogLevel.WARNING,
 };
+
+/**
+ * What every NodejsFunction here shares: the entry bundled as BUNDLING says, on the common runtime
+ * and architecture, or `code` deployed instead (tests that are not about the bundle; handler `index.handler`).
+ */
+export function bundledFunctionProps(entry: string, code?: Code) {
+  return {
+    entry,
+    projectRoot: PROJECT_ROOT,
+    depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+    ...(code ? { code, handler: 'index.handler' } : { handler: 'handler' }),
+    bundling: BUNDLING,
+    runtime: LAMBDA_RUNTIME,
+    architecture: LAMBDA_ARCHITECTURE,
+  };
+}

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { CfnOutput, Duration, Fn, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import { HttpMethod, HttpRoute, HttpRouteKey, PayloadFormatVersion } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -19,7 +18,7 @@ import { PLACEHOLDER_PREFIX } from '../../shared/secrets/cache.js';
 import { consoleSetting } from '../consoles.js';
 import type { CustomerApiSetting, TunableEnvName } from '../settings.js';
 import type { CallbackApi } from './callback-api.js';
-import { BUNDLING, handlerEntry, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, PROJECT_ROOT } from './function-bundle.js';
+import { bundledFunctionProps, handlerEntry } from './function-bundle.js';
 import type { CustomersTable, DedupeTable } from './tables.js';
 import type { DeliveryBucket } from './delivery-bucket.js';
 
@@ -200,13 +199,7 @@ export class ProviderEndpoint extends Construct {
     const routeList = provider.routes.map((r) => `${r.method} ${r.path}`).join(', ');
     this.function = new NodejsFunction(this, 'Function', {
       description: `${provider.title}: ${routeList}`,
-      entry: handlerEntry(provider),
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
-      ...(props.code ? { code: props.code, handler: 'index.handler' } : { handler: 'handler' }),
-      bundling: BUNDLING,
-      runtime: LAMBDA_RUNTIME,
-      architecture: LAMBDA_ARCHITECTURE,
+      ...bundledFunctionProps(handlerEntry(provider), props.code),
       // The platform's own timeout: nothing keeps running after the caller has given up.
       timeout: Duration.seconds(provider.budget.functionTimeoutSeconds),
       memorySize: provider.budget.memoryMb,

@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import { LOCAL_AWS_ENV } from './dynamodb.js';
+import { LOCAL_AWS_ENV, localClientConfig } from './dynamodb.js';
 
 /**
  * s3rver: an S3 implementation on the local file system that speaks the real S3 REST protocol.
@@ -47,11 +47,7 @@ export async function startS3StandIn(bucket: string, host = '127.0.0.1'): Promis
   const server = new S3rver({ port: 0, address: host, silent: true, directory, configureBuckets: [{ name: bucket }] });
   const { port } = await server.run();
   const endpoint = `http://${host}:${port}`;
-  const client = new S3Client({
-    endpoint,
-    region: LOCAL_AWS_ENV.AWS_REGION,
-    credentials: { accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY },
-  });
+  const client = new S3Client(localClientConfig(endpoint));
   return {
     endpoint,
     bucket,

@@ -66,9 +66,9 @@ function deliveryJson(delivery: DeliveryMetadata & { readonly eventTypeCut?: tru
   return `{"delivery":${JSON.stringify(delivery)}`;
 }
 
-/** Source and DetailType for an event: `webhooks.<provider>` and the sanitised type. */
-function header(event: WebhookEvent): Pick<EventEntry, 'source' | 'detailType' | 'time'> {
-  return { source: `webhooks.${event.provider}`, detailType: detailTypeFor(event.delivery.eventType), time: event.delivery.receivedAt };
+/** An entry for an event: source `webhooks.<provider>`, the sanitised type, the time received, and `detail`. */
+function entryOf(event: WebhookEvent, detail: string): EventEntry {
+  return { source: `webhooks.${event.provider}`, detailType: detailTypeFor(event.delivery.eventType), time: event.delivery.receivedAt, detail };
 }
 
 /**
@@ -77,7 +77,7 @@ function header(event: WebhookEvent): Pick<EventEntry, 'source' | 'detailType' |
  * order and escapes (it is valid JSON: the handler parsed it before forwarding).
  */
 export function inlineEntry(event: WebhookEvent, bodyText: string): EventEntry {
-  return { ...header(event), detail: `${deliveryJson(event.delivery)},"payload":${bodyText}}` };
+  return entryOf(event, `${deliveryJson(event.delivery)},"payload":${bodyText}}`);
 }
 
 /** What is kept of an event type too long for even a claim-check entry (the full type is in the stored body). */
@@ -89,7 +89,7 @@ const CUT_EVENT_TYPE_LENGTH = 1_024;
  * is cut (`eventTypeCut: true`), so the entry always fits and the delivery still reaches the bus.
  */
 export function claimEntry(event: WebhookEvent, claim: ClaimPointer): EventEntry {
-  const entry = { ...header(event), detail: `${deliveryJson(event.delivery)},"claim":${JSON.stringify(claim)}}` };
+  const entry = entryOf(event, `${deliveryJson(event.delivery)},"claim":${JSON.stringify(claim)}}`);
   if (fitsOnTheBus(entry)) return entry;
   const delivery = { ...event.delivery, eventType: event.delivery.eventType.slice(0, CUT_EVENT_TYPE_LENGTH), eventTypeCut: true as const };
   return { ...entry, detail: `${deliveryJson(delivery)},"claim":${JSON.stringify(claim)}}` };

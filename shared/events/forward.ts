@@ -111,16 +111,18 @@ export async function forwardOnce(event: WebhookEvent, options: ForwardOptions):
   return { ok: false, outcome, reason: { outcome, message: `deadline of ${options.deadlineMs} ms passed` } };
 }
 
-/** Waits a short while for the ledger's record; the event is on the bus either way, so a failure is only logged. */
+/**
+ * Waits a short while for the ledger's record; the event is on the bus either way, so a failure is
+ * only logged. A plain timer rather than withDeadline: nothing here needs aborting (the SDK call has
+ * its own timeout), and withDeadline's AbortController would be most of a warm delivery's added cost.
+ */
 async function awaitCompletion(completion: Promise<void>, ms: number, warn: (message: string, error: unknown) => void): Promise<void> {
-  const recorded = await withDeadline(ms, () => completion);
-  if (recorded.ok) return;
-  warn(
-    'delivery not recorded; a retry after the lease may forward it again',
-    recorded.reason === 'failed' ? recorded.error : new Error(`complete took longer than ${ms} ms`),
-  );
-  // Still running past its deadline: its failure, if it comes, must not be an unhandled rejection.
-  completion.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, ms, 'timeout')));
+  const recorded = await Promise.race([completion.then(() => 'recorded' as const, (error: unknown) => ({ error })), timedOut]);
+  clearTimeout(timer);
+  if (recorded === 'recorded') return;
+  warn('delivery not recorded; a retry after the lease may forward it again', recorded === 'timeout' ? new Error(`complete took longer than ${ms} ms`) : recorded.error);
 }
 
 /** The inline entry when the body can travel in one, else (or when the bus refuses it) a claim check. */

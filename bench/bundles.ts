@@ -83,7 +83,7 @@ async function esbuildOptions(): Promise<{ banner: string; mainFields: string[];
 
 /** The same bundle built directly with esbuild, when synthesis is not possible. */
 /** One bundle with the stack's esbuild options (ESM, minified, source map without sources, the stack's banner). */
-async function buildLikeTheStack(input: Pick<BuildOptions, 'entryPoints' | 'stdin'>, outfile: string): Promise<void> {
+export async function buildLikeTheStack(input: Pick<BuildOptions, 'entryPoints' | 'stdin'>, outfile: string): Promise<void> {
   const opts = await esbuildOptions();
   await build({
     ...input,

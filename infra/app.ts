@@ -1,15 +1,15 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { settingsFromContext } from './settings.js';
 import { SignedCallbacksStack, type SignedCallbacksStackProps } from './stack.js';
 
 /**
  * The CDK app `cdk.json` runs (`npx tsx infra/app.ts`). Environment-agnostic: no account or region
  * lookups, so `cdk synth` needs neither credentials nor network; `cdk deploy` takes both from your
- * AWS profile. cdk-nag's AwsSolutions pack runs as a CDK policy-validation plugin: an
- * unacknowledged error fails the synth.
+ * AWS profile. cdk-nag's AwsSolutions and Serverless packs run as CDK policy-validation plugins:
+ * an unacknowledged error fails the synth.
  */
 export function buildApp(
   app: App = new App(),
@@ -22,7 +22,7 @@ export function buildApp(
     ...overrides,
     settings: parsed.settings,
   });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   return { app, stack };
 }
 

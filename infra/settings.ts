@@ -17,6 +17,12 @@ import { PROVIDER_IDS, PROVIDERS, providerById, type ProviderId } from '../share
  *   customerApiUrl=https://users...       lookup providers read your own user API instead of the customers table
  *   customerApiTokenSecretArn=arn:...     the bearer token for that API (full secret ARN; optional)
  *   deliveryRetentionDays=30              days the delivery bucket keeps claim-checked bodies and parked deliveries
+ *   archiveRetentionDays=30               how long the webhook bus's archive keeps events for replay
+ *   exampleConsumer=true                  deploy the example consumer: per webhook provider a rule -> SQS queue with a DLQ
+ *   bullseyeRotationDays=30               rotate Bullseye's webhook secrets automatically every N days
+ *   bullseyeApiUrl=https://...            Bullseye's partner API base URL (default the documented one)
+ *   bullseyeTestWebhookPath=/...          the two partner API paths Bullseye does not state (defaults
+ *   bullseyeWebhookLogsPath=/...          in shared/bullseye/partner-api.ts)
  */
 export interface DeploymentSettings {
   readonly providers: readonly ProviderId[];
@@ -29,6 +35,24 @@ export interface DeploymentSettings {
   readonly customerDirectory: CustomerDirectorySetting;
   /** Days the delivery bucket keeps claim-checked bodies and parked deliveries before they expire. */
   readonly deliveryRetentionDays: number;
+  /** Days the webhook bus's archive keeps events (`npm run replay` serves windows inside them). */
+  readonly archiveRetentionDays: number;
+  /** Deploy the example consumer (infra/constructs/example-consumer.ts). */
+  readonly exampleConsumer: boolean;
+  /** Automatic rotation of Bullseye's signing secret; absent: operator-driven, as for the others. */
+  readonly bullseyeRotation?: BullseyeRotationSetting;
+}
+
+/** Where the rotation function reaches Bullseye; each field defaults to PARTNER_API_DEFAULTS. */
+export interface BullseyeApiSetting {
+  readonly url?: string;
+  readonly testWebhookPath?: string;
+  readonly webhookLogsPath?: string;
+}
+
+export interface BullseyeRotationSetting {
+  readonly days: number;
+  readonly api: BullseyeApiSetting;
 }
 
 /** The team's own user API (the contract is in shared/customers/http.ts). */
@@ -57,6 +81,9 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   customerDirectory: { kind: 'dynamodb' },
   // Long enough for a consumer to fetch a claim-checked body and for an operator to see a parked one through.
   deliveryRetentionDays: 30,
+  // A month: long enough to notice a consumer's outage after a weekend or a holiday and replay it.
+  archiveRetentionDays: 30,
+  exampleConsumer: false,
 };
 
 /** Environment variables an operator may tune per function; the stack sets every other one itself. */
@@ -200,12 +227,37 @@ export function settingsFromContext(context: Readonly<Record<string, unknown>>):
 
   const customerDirectory = parseCustomerDirectory(context, providers, errors);
   const deliveryRetentionDays = limit('deliveryRetentionDays', DEFAULT_SETTINGS.deliveryRetentionDays);
+  const archiveRetentionDays = limit('archiveRetentionDays', DEFAULT_SETTINGS.archiveRetentionDays);
+  const exampleConsumer = parseFlag(context, 'exampleConsumer', DEFAULT_SETTINGS.exampleConsumer, errors);
+  const bullseyeRotation = parseBullseyeRotation(context, providers, errors);
 
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
-    settings: { providers, secretArns, providerEnvironment, logRetention, throttle, customerDirectory, deliveryRetentionDays, ...(alarmEmail ? { alarmEmail } : {}) },
+    settings: {
+      providers,
+      secretArns,
+      providerEnvironment,
+      logRetention,
+      throttle,
+      customerDirectory,
+      archiveRetentionDays,
+      deliveryRetentionDays,
+      exampleConsumer,
+      ...(alarmEmail ? { alarmEmail } : {}),
+      ...(bullseyeRotation ? { bullseyeRotation } : {}),
+    },
   };
+}
+
+/** A true/false switch: `-c name=true` arrives as a string, cdk.json may hold a boolean. */
+function parseFlag(context: Readonly<Record<string, unknown>>, key: string, fallback: boolean, errors: string[]): boolean {
+  const value = context[key];
+  if (value === undefined) return fallback;
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  errors.push(`${key}: expected true or false`);
+  return fallback;
 }
 
 /** `customerApiUrl` (and its optional token secret) switches every lookup provider to the HTTP directory. */
@@ -227,4 +279,29 @@ function parseCustomerDirectory(context: Readonly<Record<string, unknown>>, prov
   }
   if (problem) return DEFAULT_SETTINGS.customerDirectory;
   return { kind: 'http', url: (customerApiUrl as string).trim(), ...(tokenSecretArn ? { tokenSecretArn } : {}) };
+}
+
+/** `bullseyeRotationDays` (1 to 1000, Secrets Manager's range) and the partner API settings that go with it. */
+function parseBullseyeRotation(context: Readonly<Record<string, unknown>>, providers: readonly ProviderId[], errors: string[]): BullseyeRotationSetting | undefined {
+  const apiKeys = ['bullseyeApiUrl', 'bullseyeTestWebhookPath', 'bullseyeWebhookLogsPath'] as const;
+  if (context.bullseyeRotationDays === undefined) {
+    for (const key of apiKeys) if (context[key] !== undefined) errors.push(`${key}: only used with bullseyeRotationDays, which is not set`);
+    return undefined;
+  }
+  const days = positiveInteger(context.bullseyeRotationDays);
+  if (days === undefined || days > 1000) errors.push('bullseyeRotationDays: expected a whole number of days from 1 to 1000');
+  if (!providers.includes('bullseye')) errors.push(`bullseyeRotationDays: bullseye is not among the deployed providers (${providers.join(', ')})`);
+  const api: { url?: string; testWebhookPath?: string; webhookLogsPath?: string } = {};
+  if (context.bullseyeApiUrl !== undefined) {
+    const url = typeof context.bullseyeApiUrl === 'string' ? context.bullseyeApiUrl.trim() : '';
+    if (!/^https:\/\/[^\s/?#]+[^\s?#]*$/.test(url)) errors.push('bullseyeApiUrl: expected an https URL without query or fragment');
+    else api.url = url;
+  }
+  for (const [key, field] of [['bullseyeTestWebhookPath', 'testWebhookPath'], ['bullseyeWebhookLogsPath', 'webhookLogsPath']] as const) {
+    const value = context[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || !/^\/[A-Za-z0-9/_.-]*$/.test(value)) errors.push(`${key}: expected a path such as /partner/webhooks/test`);
+    else api[field] = value;
+  }
+  return days === undefined || days > 1000 ? undefined : { days, api };
 }

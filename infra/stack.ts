@@ -3,12 +3,17 @@ import { EventBus } from 'aws-cdk-lib/aws-events';
 import type { Code } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { PROVIDERS, type ProviderDefinition, type ProviderId, type RegisteredProvider } from '../shared/providers.js';
+import { SECRETS_DEFAULTS } from '../shared/secrets/cache.js';
 import { AlarmTopic } from './constructs/alarm-topic.js';
+import { BullseyeRotation } from './constructs/bullseye-rotation.js';
 import { CallbackApi } from './constructs/callback-api.js';
 import { ProviderEndpoint, type AlarmThresholds, type CustomerSource } from './constructs/provider-endpoint.js';
 import { CustomersTable, DedupeTable } from './constructs/tables.js';
 import { DeliveryBucket } from './constructs/delivery-bucket.js';
 import { DeliveryRedrive } from './constructs/delivery-redrive.js';
+import { ExampleConsumer } from './constructs/example-consumer.js';
+import { OperationsDashboard } from './constructs/operations-dashboard.js';
+import { WebhookArchive } from './constructs/webhook-archive.js';
 import { DEFAULT_SETTINGS, type DeploymentSettings } from './settings.js';
 
 export interface SignedCallbacksStackProps extends StackProps {
@@ -37,6 +42,10 @@ export class SignedCallbacksStack extends Stack {
   readonly deliveries?: DeliveryBucket;
   readonly redrive?: DeliveryRedrive;
   readonly alarmTopic: AlarmTopic;
+  readonly archive?: WebhookArchive;
+  readonly exampleConsumer?: ExampleConsumer;
+  readonly dashboard: OperationsDashboard;
+  readonly bullseyeRotation?: BullseyeRotation;
 
   constructor(scope: Construct, id: string, props: SignedCallbacksStackProps = {}) {
     const { settings: chosen, alarmThresholds, functionCode, ...stackProps } = props;
@@ -67,6 +76,10 @@ export class SignedCallbacksStack extends Stack {
     if (providers.some((p) => p.kind === 'webhook')) {
       this.dedupe = new DedupeTable(this, 'Dedupe');
       this.eventBus = new EventBus(this, 'WebhookEvents', { description: 'Verified webhook events from Bullseye and BuddyStat, delivered once' });
+      this.archive = new WebhookArchive(this, 'WebhookArchive', { eventBus: this.eventBus, retentionDays: settings.archiveRetentionDays });
+      if (settings.exampleConsumer) {
+        this.exampleConsumer = new ExampleConsumer(this, 'ExampleConsumer', { eventBus: this.eventBus, providers, alarmTopic: this.alarmTopic.topic });
+      }
       this.deliveries = new DeliveryBucket(this, 'Deliveries', { retentionDays: settings.deliveryRetentionDays });
       const redriveCode = functionCode?.('redrive');
       this.redrive = new DeliveryRedrive(this, 'Redrive', {
@@ -93,6 +106,7 @@ export class SignedCallbacksStack extends Stack {
         ...(this.deliveries ? { deliveries: this.deliveries } : {}),
         alarmTopic: this.alarmTopic.topic,
         ...(secretArn ? { secretArn } : {}),
+        ...(provider.id === 'bullseye' && settings.bullseyeRotation ? { rotatedAutomatically: true } : {}),
         ...(environment ? { environment } : {}),
         ...(alarmThresholds ? { alarmThresholds } : {}),
         ...(code ? { code } : {}),
@@ -100,6 +114,27 @@ export class SignedCallbacksStack extends Stack {
         metricNamespace,
       });
     }
+
+    const bullseye = this.endpoints.bullseye;
+    if (settings.bullseyeRotation && bullseye) {
+      const code = functionCode?.(bullseye.provider);
+      const ttl = settings.providerEnvironment.bullseye?.SECRETS_TTL_SECONDS;
+      this.bullseyeRotation = new BullseyeRotation(this, 'BullseyeRotation', {
+        secret: bullseye.secret,
+        rotationDays: settings.bullseyeRotation.days,
+        receiverTtlSeconds: ttl === undefined ? SECRETS_DEFAULTS.ttlMs / 1000 : Number(ttl),
+        api: settings.bullseyeRotation.api,
+        logRetention: settings.logRetention,
+        alarmTopic: this.alarmTopic.topic,
+        ...(code ? { code } : {}),
+      });
+    }
+
+    this.dashboard = new OperationsDashboard(this, 'Operations', {
+      endpoints: providers.map((provider) => this.endpoints[provider.id]!),
+      api: this.api,
+      metricNamespace,
+    });
 
     new CfnOutput(this, 'AlarmTopicArn', {
       value: this.alarmTopic.topic.topicArn,

@@ -13,8 +13,10 @@ import type { HttpResponse } from '../shared/http/response.js';
 import { loggable } from '../shared/log-value.js';
 import { createLogger, logger as defaultLogger } from '../shared/log.js';
 import { PROVIDER_IDS, PROVIDERS, type HttpMethod, type ProviderDefinition, type ProviderId } from '../shared/providers.js';
+import { secretForKey } from '../shared/secrets/cache.js';
 import {
   customersFileFromEnv,
+  LOCAL_BULLSEYE,
   eventsFileFromEnv,
   loadLocalSecrets,
   localSecretId,
@@ -25,6 +27,7 @@ import { functionUrlEventFrom, splitTarget } from './function-url-event.js';
 import { createCustomersTable, createDedupeTable, LOCAL_AWS_ENV, startDynamoStandIn, type DynamoStandIn } from './stand-ins/dynamodb.js';
 import { startS3StandIn, type S3StandIn } from './stand-ins/s3.js';
 import { startSecretsManagerStandIn, type SecretsManagerStandIn } from './stand-ins/secrets-manager.js';
+import { startBullseyeStandIn, type BullseyeStandIn } from './stand-ins/bullseye.js';
 
 /**
  * The whole system on one machine, no AWS account: an HTTP server that turns each request into the
@@ -66,6 +69,8 @@ export interface LocalStack {
   readonly dynamo: DynamoStandIn;
   /** The delivery bucket (claims/, parked/) on s3rver. */
   readonly s3: S3StandIn;
+  /** Bullseye's platform, configured to deliver to this server's Bullseye routes with the local secret. */
+  readonly bullseye: BullseyeStandIn;
   readonly eventsFile: string;
   /** Where the stand-ins' endpoints are written while the stack runs, for `npm run redrive`. */
   readonly stackFile: string;
@@ -232,7 +237,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const s3 = await startS3StandIn(LOCAL_DELIVERY_BUCKET);
     cleanups.push(() => s3.close());
     const secretsManager = await startSecretsManagerStandIn({
-      secrets: Object.fromEntries(Object.entries(secrets.value).map(([id, value]) => [localSecretId(id as ProviderId), value])),
+      secrets: {
+        ...Object.fromEntries(Object.entries(secrets.value).map(([id, value]) => [localSecretId(id as ProviderId), value])),
+        [LOCAL_BULLSEYE.apiKeySecretId]: JSON.stringify({ apiKey: LOCAL_BULLSEYE.apiKey }),
+      },
     });
     cleanups.push(() => secretsManager.close());
 
@@ -350,14 +358,26 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         }),
     );
     const port = (server.address() as AddressInfo).port;
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const bullseye = await startBullseyeStandIn({
+      apiKey: LOCAL_BULLSEYE.apiKey,
+      webhooks: Object.fromEntries(
+        PROVIDERS.bullseye.routes.map((route) => [
+          route.secretKey,
+          { url: `${url}${route.path}`, secret: secrets.value.bullseye === undefined ? null : (secretForKey(secrets.value.bullseye, route.secretKey) ?? null) },
+        ]),
+      ),
+    });
+    cleanups.push(() => bullseye.close());
     let closed: Promise<void> | undefined;
     return {
-      url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+      url,
       port,
       routes: LOCAL_ROUTES,
       secretsManager,
       dynamo,
       s3,
+      bullseye,
       eventsFile,
       stackFile,
       secretsFile,

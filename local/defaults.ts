@@ -13,6 +13,8 @@ export const LOCAL_FILES = {
   secrets: join(LOCAL_DIR, 'secrets.json'),
   customers: join(LOCAL_DIR, 'customers.json'),
   events: join(LOCAL_DIR, 'events.jsonl'),
+  /** Written by `npm start` while it runs: where its stand-ins listen, for `npm run rotate`. */
+  running: join(LOCAL_DIR, '.running.json'),
 } as const;
 
 export const LOCAL_ENV = {
@@ -45,6 +47,15 @@ export function portFromEnv(env: NodeJS.ProcessEnv = process.env): number {
 export function localSecretId(provider: ProviderId): string {
   return `local/${provider}`;
 }
+
+/**
+ * Bullseye's partner API locally: the stand-in's key, kept (as in AWS) in a secret of its own. Not a
+ * credential: it opens only the local stand-in.
+ */
+export const LOCAL_BULLSEYE = {
+  apiKey: 'dev-bullseye-partner-api-key-not-for-production',
+  apiKeySecretId: 'local/bullseye-partner-api',
+} as const;
 
 /** Each provider's secret value as Secrets Manager would hold it: JSON text of named keys, or a plain string. */
 export type LocalSecrets = Partial<Record<ProviderId, string>>;
@@ -81,4 +92,24 @@ export async function readJsonFile<T>(path: string, parse: (json: unknown) => Lo
 
 export function loadLocalSecrets(path: string = secretsFileFromEnv()): Promise<Loaded<LocalSecrets>> {
   return readJsonFile(path, parseLocalSecrets);
+}
+
+/** What `npm start` tells other local commands about itself while it runs (LOCAL_FILES.running). */
+export interface RunningStack {
+  readonly secretsManagerEndpoint: string;
+  readonly bullseyeApiUrl: string;
+  /** The receivers' SECRETS_TTL_SECONDS: how long a rotation waits before Bullseye switches secrets. */
+  readonly receiverTtlSeconds: number;
+}
+
+export function parseRunningStack(json: unknown): Loaded<RunningStack> {
+  const o = json as Partial<Record<keyof RunningStack, unknown>> | null;
+  if (
+    typeof o !== 'object' || o === null ||
+    typeof o.secretsManagerEndpoint !== 'string' ||
+    typeof o.bullseyeApiUrl !== 'string' || typeof o.receiverTtlSeconds !== 'number'
+  ) {
+    return { ok: false, error: 'not what npm start writes; restart npm start' };
+  }
+  return { ok: true, value: { secretsManagerEndpoint: o.secretsManagerEndpoint, bullseyeApiUrl: o.bullseyeApiUrl, receiverTtlSeconds: o.receiverTtlSeconds } };
 }

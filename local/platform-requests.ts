@@ -180,6 +180,11 @@ function signatureHeaders(definition: ProviderDefinition, unsigned: Unsigned, op
   return [[options.signatureHeader ?? rule.header, `${rule.prefix ?? ''}${sign(options.secret, signed, rule.encoding)}`]];
 }
 
+/** A secret that is not `secret`, to sign a request that must not verify: for a `whsec_` secret another key, since base64 decoding would ignore a suffix. */
+export function anotherSecret(secret: string): string {
+  return secret.startsWith('whsec_') ? `whsec_${Buffer.from(`wrong-${secret}`).toString('base64')}` : `${secret}-wrong`;
+}
+
 /** Builds and signs a request exactly as the platform would. */
 export function buildPlatformRequest(provider: ProviderId, options: PlatformRequestOptions): PlatformRequest {
   const definition: ProviderDefinition = PROVIDERS[provider];

@@ -2,6 +2,7 @@ import { PROVIDER_IDS, PROVIDERS, type ProviderId } from '../shared/providers.js
 import { readCommand, runCommand, usageError } from './cli.js';
 import { DEFAULT_PORT, loadLocalSecrets, portFromEnv, secretsFileFromEnv } from './defaults.js';
 import {
+  anotherSecret,
   buildPlatformRequest,
   defaultEventType,
   eventTypesFor,
@@ -132,11 +133,6 @@ async function main(argv: string[]): Promise<number> {
     if (values.url === undefined) console.error('   is the local server running? start it with `npm start`');
     return 1;
   }
-}
-
-/** A secret that is not `secret`: for a `whsec_` secret another key, since base64 decoding would ignore a suffix. */
-function anotherSecret(secret: string): string {
-  return secret.startsWith('whsec_') ? `whsec_${Buffer.from(`wrong-${secret}`).toString('base64')}` : `${secret}-wrong`;
 }
 
 runCommand(main);

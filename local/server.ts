@@ -1,7 +1,10 @@
+import { rm, writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
+import { ENV, numberFromEnv } from '../shared/config.js';
+import { SECRETS_DEFAULTS } from '../shared/secrets/cache.js';
 import { PROVIDER_IDS, PROVIDERS, type RouteDefinition } from '../shared/providers.js';
 import { startLocalStack, type LocalStack } from './app.js';
-import { portFromEnv } from './defaults.js';
+import { LOCAL_FILES, portFromEnv, type RunningStack } from './defaults.js';
 import { buildPlatformRequest, defaultEventType, signingSecretFor, toCurl, type PlatformRequest } from './platform-requests.js';
 
 /**
@@ -36,6 +39,7 @@ function banner(stack: LocalStack): string {
     `  customers        ${shown(stack.customersFile)} -> DynamoDB (dynalite, in-process): ${stack.customers.length} profiles`,
     `  webhook events   ${shown(stack.eventsFile)} (appended, and printed here)`,
     `  delivery bucket  s3://${stack.s3.bucket} on s3rver at ${stack.s3.endpoint}: claims/ (large bodies), parked/ (npm run redrive)`,
+    `  Bullseye         partner API stand-in on ${stack.bullseye.apiUrl}, delivering to this server: \`npm run rotate -- bullseye\` rotates its secrets`,
     '',
     'Sample customers:',
     ...stack.customers.map((c) => `  ${c.userId.padEnd(12)} ${(c.email ?? '').padEnd(22)} ${c.sessionIds?.length ? `sessions ${c.sessionIds.join(', ')}` : ''}`.trimEnd()),
@@ -55,12 +59,18 @@ function banner(stack: LocalStack): string {
 async function main(): Promise<void> {
   const stack = await startLocalStack({ port: portFromEnv(), host: process.env.HOST?.trim() || '127.0.0.1' });
   console.log(banner(stack));
+  const running: RunningStack = {
+    secretsManagerEndpoint: stack.secretsManager.endpoint,
+    bullseyeApiUrl: stack.bullseye.apiUrl,
+    receiverTtlSeconds: numberFromEnv(process.env, ENV.secretsTtlSeconds, SECRETS_DEFAULTS.ttlMs / 1000),
+  };
+  await writeFile(LOCAL_FILES.running, JSON.stringify(running, null, 2) + '\n');
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(1); // a second Ctrl-C: do not wait
     stopping = true;
     console.log(`\n${signal}: stopping`);
-    stack.close().then(
+    Promise.all([stack.close(), rm(LOCAL_FILES.running, { force: true })]).then(
       () => process.exit(0),
       () => process.exit(1),
     );

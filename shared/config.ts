@@ -31,6 +31,15 @@ export const ENV = {
   secretsPreviousGraceSeconds: 'SECRETS_PREVIOUS_GRACE_SECONDS',
   secretsMinRefreshSeconds: 'SECRETS_MIN_REFRESH_SECONDS',
   replayWindowSeconds: 'REPLAY_WINDOW_SECONDS',
+  /** Bullseye's partner API (shared/bullseye/partner-api.ts), for the rotation function. */
+  bullseyeApiUrl: 'BULLSEYE_API_URL',
+  /** Secrets Manager id of the partner API key secret (`{"apiKey": "..."}`). */
+  bullseyeApiKeySecretId: 'BULLSEYE_API_KEY_SECRET_ID',
+  /** Paths of the two partner API calls whose paths Bullseye's public docs leave out. */
+  bullseyeTestWebhookPath: 'BULLSEYE_TEST_WEBHOOK_PATH',
+  bullseyeWebhookLogsPath: 'BULLSEYE_WEBHOOK_LOGS_PATH',
+  /** The rotation function: how long to let every receiver see AWSPENDING before Bullseye signs with it. */
+  rotationReceiverTtlSeconds: 'ROTATION_RECEIVER_TTL_SECONDS',
 } as const;
 
 /**

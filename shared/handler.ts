@@ -7,7 +7,6 @@ import {
   matchRoute,
   replayRuleOf,
   signatureHeader,
-  type HmacSignatureRule,
   type ProviderDefinition,
   type ReplayRule,
   type RouteDefinition,
@@ -15,8 +14,8 @@ import {
 } from './providers.js';
 import type { CandidatesResult, SecretsCache } from './secrets/cache.js';
 import { checkTimestamp, type TimestampCheck } from './signing/replay.js';
-import { STANDARD_WEBHOOKS_HEADERS, standardWebhooksContent, standardWebhooksKey, v1Signatures } from './signing/standard-webhooks.js';
-import { signatureShape, verifySignature, type SignedMessage, type SigningKey, type VerifyFailureReason } from './signing/verify.js';
+import { signedParts, signingKey, type SignedParts } from './signing/schemes.js';
+import { verifySignature, type SignedMessage, type VerifyFailureReason } from './signing/verify.js';
 
 /** What a provider's logic decided: the answer, and the outcome word the request log carries. */
 export interface Answer {
@@ -70,52 +69,11 @@ type TimestampFailure = Extract<TimestampCheck, { ok: false }>['reason'];
 
 type Parsed = { readonly ok: true; readonly value: unknown } | { readonly ok: false };
 
-/** What a request carries to be verified under its provider's scheme, or why it cannot be (answered without any secret). */
-type SignedParts =
-  | { readonly ok: true; readonly signatures: readonly string[]; readonly message: SignedMessage }
-  | { readonly ok: false; readonly reason: 'missing' | 'malformed' | 'malformed_timestamp_header' };
-
-/** One header value sent once, as it was sent (no comma splitting: a Standard Webhooks value may hold commas). */
-function singleHeader(request: HttpRequest, name: string): string | undefined {
-  const values = request.headers.raw(name);
-  return values.length === 1 && values[0]!.trim().length > 0 ? values[0]!.trim() : undefined;
-}
-
-/** The signature header's values and the bytes the platform signed as they arrived: the body, or the raw query. */
-function hmacParts(rule: HmacSignatureRule, request: HttpRequest, header: string): SignedParts {
-  const signatures = signatureValues(request, header, rule.prefix);
-  const shape = signatureShape(signatures, rule.encoding);
-  if (shape !== 'ok') return { ok: false, reason: shape };
-  return { ok: true, signatures, message: rule.signs === 'body' ? request.rawBody : request.rawQuery };
-}
-
-/** The three Standard Webhooks headers, each required; the signed content is the id, the timestamp and the body. */
-function standardWebhooksParts(request: HttpRequest): SignedParts {
-  const id = singleHeader(request, STANDARD_WEBHOOKS_HEADERS.id);
-  const timestamp = singleHeader(request, STANDARD_WEBHOOKS_HEADERS.timestamp);
-  const signatureHeaderValues = request.headers.raw(STANDARD_WEBHOOKS_HEADERS.signature);
-  if (id === undefined || timestamp === undefined || signatureHeaderValues.every((value) => value.trim() === '')) return { ok: false, reason: 'missing' };
-  // Whole seconds, as the spec writes them; signed as sent, so no other spelling of the number is accepted.
-  if (!/^(0|[1-9]\d{0,14})$/.test(timestamp)) return { ok: false, reason: 'malformed_timestamp_header' };
-  const signatures = v1Signatures(signatureHeaderValues);
-  // A header with no v1 entry of a digest's shape (only `v1a` entries, say) has nothing this scheme can check.
-  if (signatureShape(signatures, 'base64') !== 'ok') return { ok: false, reason: 'malformed' };
-  return { ok: true, signatures, message: standardWebhooksContent(id, timestamp, request.rawBody) };
-}
-
 /** A proxy may re-encode the query (e.g. `@` vs `%40`); the platform signed URLSearchParams' form. */
 const reserialisedQuery: AlternativeMessage = (request) => {
   const reserialised = request.query.toString();
   return reserialised === request.rawQuery ? undefined : reserialised;
 };
-
-/** Signature values from the header, with the platform's prefix (such as `Bearer `) removed. */
-export function signatureValues(request: HttpRequest, header: string, prefix: string | undefined): string[] {
-  const values = request.headers.all(header);
-  if (!prefix) return values;
-  const lowerPrefix = `${prefix.trim().toLowerCase()} `;
-  return values.map((value) => (value.toLowerCase().startsWith(lowerPrefix) ? value.slice(lowerPrefix.length).trim() : value));
-}
 
 function parseJson(body: Buffer): Parsed {
   try {
@@ -128,7 +86,7 @@ function parseJson(body: Buffer): Parsed {
 /** The signed timestamp a replay rule points at: in the query, a header or the parsed body. */
 function signedTimestamp(rule: ReplayRule, request: HttpRequest, json: unknown): unknown {
   if (rule.in === 'query') return request.query.get(rule.field) ?? undefined;
-  if (rule.in === 'header') return singleHeader(request, rule.field);
+  if (rule.in === 'header') return request.headers.single(rule.field);
   return typeof json === 'object' && json !== null ? (json as Record<string, unknown>)[rule.field] : undefined;
 }
 
@@ -193,14 +151,11 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
   const replayWindowSeconds = replay ? numberFromEnv(env, ENV.replayWindowSeconds, replay.windowSeconds) : 0;
   const alternativeMessage = options.alternativeSignedMessage ?? (rule.scheme === 'hmac-sha256' && rule.signs === 'query' ? reserialisedQuery : undefined);
   const encoding = rule.scheme === 'hmac-sha256' ? rule.encoding : 'base64';
-  /** The HMAC key a configured secret stands for: its text, or the bytes a `whsec_` secret encodes. */
-  const keyOf = (secret: string): SigningKey => (rule.scheme === 'standard-webhooks' ? standardWebhooksKey(secret) : secret);
-  const partsOf = (request: HttpRequest): SignedParts => (rule.scheme === 'standard-webhooks' ? standardWebhooksParts(request) : hmacParts(rule, request, header));
 
   /** The bytes as sent, then the platform's alternative form of them after a mismatch. */
   function verify(request: HttpRequest, parts: Extract<SignedParts, { ok: true }>, candidates: CandidatesResult): Verification {
     if (!candidates.ok) return { ok: false, reason: 'secrets_unavailable' };
-    const secrets = candidates.secrets.map(keyOf);
+    const secrets = candidates.secrets.map((secret) => signingKey(rule, secret));
     const { signatures, message } = parts;
     const result = verifySignature({ message, signatures, secrets, encoding });
     if (result.ok) return { ok: true, message };
@@ -225,7 +180,7 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
   async function answer(request: HttpRequest, route: RouteDefinition): Promise<Answer> {
     const secretId = secretIdOf();
     if (!secretId) return refusal('secret_not_configured');
-    const parts = partsOf(request);
+    const parts = signedParts(rule, request, header);
     if (!parts.ok) return refusal(parts.reason);
 
     const verified = await verifyWithRefresh(request, route, secretId, parts);

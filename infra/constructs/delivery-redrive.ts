@@ -11,7 +11,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ENV } from '../../shared/config.js';
-import { bundledFunctionProps, PROJECT_ROOT } from './function-bundle.js';
+import { bundledCode, PROJECT_ROOT } from './function-bundle.js';
 import type { DeliveryBucket } from './delivery-bucket.js';
 import { NAG_REASONS } from './provider-endpoint.js';
 import type { DedupeTable } from './tables.js';
@@ -57,7 +57,7 @@ export class DeliveryRedrive extends Construct {
 
     this.function = new NodejsFunction(this, 'Function', {
       description: 'Re-forwards parked webhook deliveries (delivery bucket, parked/) once',
-      ...bundledFunctionProps(join(PROJECT_ROOT, 'functions', 'redrive', 'handler.ts'), props.code),
+      ...bundledCode(join(PROJECT_ROOT, 'functions', 'redrive', 'handler.ts'), props.code),
       // functions/redrive/handler.ts stops starting deliveries after four minutes.
       timeout: Duration.minutes(5),
       memorySize: 512,
@@ -72,13 +72,19 @@ export class DeliveryRedrive extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
       },
     });
-    Validations.of(this.function).acknowledge({ id: 'AwsSolutions-L1', reason: NAG_REASONS.runtime });
+    Validations.of(this.function).acknowledge(
+      { id: 'AwsSolutions-L1', reason: NAG_REASONS.runtime },
+      { id: 'Serverless-LambdaLatestVersion', reason: NAG_REASONS.runtime },
+      { id: 'Serverless-LambdaTracing', reason: NAG_REASONS.tracing },
+      { id: 'Serverless-LambdaDLQ', reason: NAG_REASONS.redriveSchedule },
+    );
 
     this.schedule = new Rule(this, 'Schedule', {
       description: 'Redrive parked webhook deliveries',
       schedule: Schedule.rate(Duration.minutes(REDRIVE_SCHEDULE_MINUTES)),
       targets: [new LambdaFunction(this.function, { retryAttempts: 0 })],
     });
+    Validations.of(this.schedule).acknowledge({ id: 'Serverless-EventBusDLQ', reason: NAG_REASONS.redriveSchedule });
 
     this.errorsAlarm = new Alarm(this, 'ErrorsAlarm', {
       alarmName: props.alarmName,

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Architecture, Runtime, type Code } from 'aws-cdk-lib/aws-lambda';
-import { LogLevel, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, OutputFormat, type BundlingOptions, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { ProviderDefinition } from '../../shared/providers.js';
 
 /** The repository root: where package-lock.json, tsconfig.json and functions/ live. */
@@ -49,10 +49,10 @@ export const BUNDLING: BundlingOptions = {
 };
 
 /**
- * What every NodejsFunction here shares: the entry bundled as BUNDLING says, on the common runtime
- * and architecture, or `code` deployed instead (tests that are not about the bundle; handler `index.handler`).
+ * What every function's NodejsFunction shares: `entry` bundled as above on the common runtime and
+ * architecture, or, in tests, `code` deployed as it is (its handler must be `index.handler`).
  */
-export function bundledFunctionProps(entry: string, code?: Code) {
+export function bundledCode(entry: string, code?: Code): NodejsFunctionProps {
   return {
     entry,
     projectRoot: PROJECT_ROOT,

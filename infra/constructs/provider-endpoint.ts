@@ -1,8 +1,7 @@
 import { CfnOutput, Duration, Fn, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import { HttpMethod, HttpRoute, HttpRouteKey, PayloadFormatVersion } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { Alarm, ComparisonOperator, MathExpression, TreatMissingData, type IMetric, type Metric } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { MathExpression, type Alarm, type IMetric, type Metric } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { FunctionUrlAuthType, InvokeMode, LoggingFormat, type Code, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
@@ -17,8 +16,9 @@ import type { ProviderDefinition, RouteDefinition } from '../../shared/providers
 import { PLACEHOLDER_PREFIX } from '../../shared/secrets/cache.js';
 import { consoleSetting } from '../consoles.js';
 import type { CustomerApiSetting, TunableEnvName } from '../settings.js';
+import { thresholdAlarm } from './alarm-topic.js';
 import type { CallbackApi } from './callback-api.js';
-import { bundledFunctionProps, handlerEntry } from './function-bundle.js';
+import { bundledCode, handlerEntry } from './function-bundle.js';
 import type { CustomersTable, DedupeTable } from './tables.js';
 import type { DeliveryBucket } from './delivery-bucket.js';
 
@@ -47,10 +47,20 @@ export const NAG_REASONS = {
     'nodejs22.x is a supported Lambda runtime and the Node line this code is tested and bundled for (esbuild target node22). Moving to a newer runtime is a deliberate, tested change (one constant in infra/constructs/function-bundle.ts), not an automatic one.',
   deliveryPrefixGrant:
     'S3 object permissions can only name objects by key, so a prefix needs a wildcard: each grant is one action set on one prefix of the stack\'s own delivery bucket (a webhook function: PutObject under claims/<its provider>/ and parked/<its provider>/; the redrive: GetObject and DeleteObject under parked/, PutObject under claims/), as shared/events/store.ts lays the bucket out. No function can read, list or delete another prefix, and nothing outside the bucket is granted.',
+  redriveSchedule:
+    'The redrive runs on a schedule and is idempotent: a failed or dropped invocation leaves every parked delivery where it is (parked/ in the delivery bucket), and the next run, ten minutes later, tries them all again; its errors alarm notifies the alarm topic. A dead-letter queue for the function or the schedule target would only collect copies of scheduled events, which carry nothing to replay.',
   deliveryBucketAccessLogs:
     'The delivery bucket is private (all public access blocked, bucket-owner-enforced), TLS-only and encrypted, and written only by this stack\'s roles under per-provider prefixes; every write is also a request log line of the function that made it (outcome parked, or a claim check). S3 server access logs would need a second bucket that itself has no access log; enable CloudTrail S3 data events for the bucket if an audit trail of reads is required.',
+  synchronousOnly:
+    'The function is only ever invoked synchronously, by its function URL and by the HTTP API: the platform waits for the answer and retries on a non-2xx itself. A Lambda dead-letter queue (or an on-failure destination) receives only failed asynchronous invocations, so it would stay empty forever. Failed deliveries are visible as 5xx answers (server-errors alarm) and on the operations dashboard; events that reached the bus are archived for replay.',
+  rotationSteps:
+    "Secrets Manager drives the rotation: it invokes each of the four steps, records a failed step and retries the rotation itself, and the failed-rotation alarm pages on any error of this function. A Lambda dead-letter queue would only hold copies of step invocations that Secrets Manager already retries, and replaying one out of order against the secret's staging labels is not safe.",
+  tracing:
+    'Each request writes one JSON log line (provider, outcome, status, latency) that the alarms and the operations dashboard read. Active X-Ray tracing without instrumenting the SDK clients records only the invocation the Lambda metrics already show, and instrumenting them adds the X-Ray SDK to every bundle and its cold start. Turn it on with tracing: Tracing.ACTIVE on the function if you want service maps; it costs per trace beyond the free tier.',
   secretRotation:
-    'The signing secret is issued by the third-party platform (or, for Bullseye, set by us through its API); a Secrets Manager rotation Lambda cannot change it on the platform side. Rotation is operator-driven and documented per platform in docs/deploy.md; the functions accept AWSPENDING and, for an hour, AWSPREVIOUS so rotation needs no redeploy and drops no requests.',
+    "The signing secret is issued by the third-party platform and changed only on that platform's side (its console or its own settings): a Secrets Manager rotation Lambda has no API to change it there. Rotation is operator-driven and documented per platform in docs/deploy.md; the functions accept AWSPENDING and, for an hour, AWSPREVIOUS so rotation needs no redeploy and drops no requests. Bullseye, whose secret is set through its partner API, rotates automatically with -c bullseyeRotationDays=N.",
+  partnerApiKeyRotation:
+    "The Bullseye partner API key is issued in the Bullseye partner account and the partner API documents no call to create or revoke keys, so no rotation Lambda can replace it. It is used only by the Bullseye rotation function; rotating it is an operator step documented in docs/deploy.md (create a key in the partner account, paste it into this secret, revoke the old key).",
 } as const;
 
 /**
@@ -74,6 +84,8 @@ export interface ProviderEndpointProps {
   readonly alarmTopic?: ITopic;
   /** Use this existing secret (complete ARN) instead of creating one. */
   readonly secretArn?: string;
+  /** A rotation function rotates the secret (Bullseye with bullseyeRotationDays): no rotation finding to acknowledge. */
+  readonly rotatedAutomatically?: boolean;
   readonly logRetention: RetentionDays;
   /** Extra tunables for this function (signature header, Talki's user-token field, cache timings). */
   readonly environment?: Partial<Record<TunableEnvName, string>>;
@@ -150,7 +162,7 @@ export class ProviderEndpoint extends Construct {
         secretObjectValue: Object.fromEntries(provider.secretKeys.map((key) => [key, SecretValue.unsafePlainText(`${PLACEHOLDER_PREFIX}${key}`)])),
         removalPolicy: RemovalPolicy.RETAIN,
       });
-      Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: NAG_REASONS.secretRotation });
+      if (!props.rotatedAutomatically) Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: NAG_REASONS.secretRotation });
       this.secret = secret;
     }
 
@@ -199,7 +211,7 @@ export class ProviderEndpoint extends Construct {
     const routeList = provider.routes.map((r) => `${r.method} ${r.path}`).join(', ');
     this.function = new NodejsFunction(this, 'Function', {
       description: `${provider.title}: ${routeList}`,
-      ...bundledFunctionProps(handlerEntry(provider), props.code),
+      ...bundledCode(handlerEntry(provider), props.code),
       // The platform's own timeout: nothing keeps running after the caller has given up.
       timeout: Duration.seconds(provider.budget.functionTimeoutSeconds),
       memorySize: provider.budget.memoryMb,
@@ -209,7 +221,12 @@ export class ProviderEndpoint extends Construct {
       loggingFormat: LoggingFormat.JSON,
       environment,
     });
-    Validations.of(this.function).acknowledge({ id: 'AwsSolutions-L1', reason: NAG_REASONS.runtime });
+    Validations.of(this.function).acknowledge(
+      { id: 'AwsSolutions-L1', reason: NAG_REASONS.runtime },
+      { id: 'Serverless-LambdaLatestVersion', reason: NAG_REASONS.runtime },
+      { id: 'Serverless-LambdaDLQ', reason: NAG_REASONS.synchronousOnly },
+      { id: 'Serverless-LambdaTracing', reason: NAG_REASONS.tracing },
+    );
 
     // Public, buffered: the platforms call it directly; the HMAC check in the handler is the authentication.
     this.functionUrl = this.function.addFunctionUrl({ authType: FunctionUrlAuthType.NONE, invokeMode: InvokeMode.BUFFERED });
@@ -283,23 +300,14 @@ export class ProviderEndpoint extends Construct {
       FilterPattern.all(FilterPattern.any(...routeKeys.map((key) => FilterPattern.stringValue('$.routeKey', '=', key))), FilterPattern.numberValue('$.status', '>=', 500)),
     );
 
-    const alarm = (id: string, name: string, description: string, metric: IMetric, threshold: number): Alarm => {
-      const created = new Alarm(this, id, {
+    const alarm = (id: string, name: string, description: string, metric: IMetric, threshold: number): Alarm =>
+      thresholdAlarm(this, id, {
         alarmName: `${stackName}-${provider.id}-${name}`,
         alarmDescription: description,
         metric,
         threshold,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        // No requests means nothing is wrong.
-        treatMissingData: TreatMissingData.NOT_BREACHING,
+        ...(props.alarmTopic ? { topic: props.alarmTopic } : {}),
       });
-      if (props.alarmTopic) {
-        created.addAlarmAction(new SnsAction(props.alarmTopic));
-        created.addOkAction(new SnsAction(props.alarmTopic));
-      }
-      return created;
-    };
 
     // Every parked delivery alarms: it reached no bus yet, and the redrive or an operator must see it through.
     const parkedDeliveries =

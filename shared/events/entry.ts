@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { SignedMessage } from '../signing/verify.js';
-import { EventRejectedError, type DeliveryMetadata, type EventEntry, type WebhookEvent } from './event.js';
+import { EventRejectedError, eventSourceOf, type DeliveryMetadata, type EventEntry, type WebhookEvent } from './event.js';
 
 /**
  * The entries a delivery becomes on the bus, and EventBridge's documented limits on them
@@ -68,7 +68,7 @@ function deliveryJson(delivery: DeliveryMetadata & { readonly eventTypeCut?: tru
 
 /** An entry for an event: source `webhooks.<provider>`, the sanitised type, the time received, and `detail`. */
 function entryOf(event: WebhookEvent, detail: string): EventEntry {
-  return { source: `webhooks.${event.provider}`, detailType: detailTypeFor(event.delivery.eventType), time: event.delivery.receivedAt, detail };
+  return { source: eventSourceOf(event.provider), detailType: detailTypeFor(event.delivery.eventType), time: event.delivery.receivedAt, detail };
 }
 
 /**

@@ -1,5 +1,12 @@
 import type { SignedMessage } from '../signing/verify.js';
 
+/** Every webhook event's EventBridge source: `webhooks.<provider>` (the archive and the consumer rules match on it). */
+export const EVENT_SOURCE_PREFIX = 'webhooks.';
+
+export function eventSourceOf(providerId: string): string {
+  return `${EVENT_SOURCE_PREFIX}${providerId}`;
+}
+
 /** A verified webhook delivery on its way to the event bus. */
 export interface WebhookEvent {
   /** `webhooks.<provider>` becomes the EventBridge source. */

@@ -63,6 +63,13 @@ export class RequestHeaders {
     return this.byName.get(name.toLowerCase()) ?? [];
   }
 
+  /** A header sent once, trimmed; undefined when it is absent, blank or repeated. */
+  single(name: string): string | undefined {
+    const values = this.raw(name);
+    const value = values.length === 1 ? values[0]!.trim() : '';
+    return value.length > 0 ? value : undefined;
+  }
+
   /**
    * Every value of a header: duplicates delivered as separate values (REST v1 multi-value headers)
    * and duplicates comma-joined by API Gateway HTTP APIs and function URLs, split and trimmed.

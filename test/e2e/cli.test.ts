@@ -8,10 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_ROUTES } from '../../local/app.js';
 import { loadLocalSecrets } from '../../local/defaults.js';
 import { routeFor, signingSecretFor } from '../../local/platform-requests.js';
+import { PROVIDERS } from '../../shared/providers.js';
 
 /**
  * The commands a new user types: `npm start` (its banner and every signed curl it prints),
- * `npm run send` and `npm run verify`, run as processes the way npm runs them (tsx).
+ * `npm run send`, `npm run verify` and `npm run smoke -- --local`, run as processes the way npm runs them (tsx).
  */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -77,7 +78,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe('npm start, npm run send, npm run verify', () => {
+describe('npm start, npm run send, npm run verify, npm run smoke -- --local', () => {
   it('npm start prints every route and a signed curl for each, and each curl gets 200', async () => {
     for (const route of LOCAL_ROUTES) expect(banner).toContain(`${baseUrl}${route.path}`);
     const curls = banner.split('\n').filter((l) => l.startsWith('curl '));
@@ -111,6 +112,15 @@ describe('npm start, npm run send, npm run verify', () => {
     expect(good.code).toBe(0);
     expect(bad.code).toBe(1);
     expect(bad.out).toContain('trailing_newline_added');
+  });
+
+  it('npm run smoke -- --local: every route verifies, every mis-signed request gets 401, every webhook event reaches the local bus', async () => {
+    const smoke = await finished(run('ops/smoke.ts', ['--local', '--url', baseUrl], { LOCAL_EVENTS_FILE: join(dir, 'events.jsonl') }));
+    expect(smoke.out).toContain(`smoke test of the local server at ${baseUrl}`);
+    const checks = 2 * LOCAL_ROUTES.length;
+    expect(smoke.out).toContain(`${checks} checks: ${checks} passed, 0 failed`);
+    expect(smoke.out.match(/ on the bus/g)).toHaveLength(LOCAL_ROUTES.filter((r) => PROVIDERS[r.provider].kind === 'webhook').length);
+    expect(smoke.code).toBe(0);
   });
 
   it('npm start stops cleanly on SIGTERM', async () => {

@@ -86,8 +86,11 @@ export interface LocalStack {
 export const LOCAL_TABLES = { customers: 'local-customers', dedupe: 'local-dedupe' } as const;
 export const LOCAL_DELIVERY_BUCKET = 'local-deliveries';
 
-/** What `npm run redrive` needs to reach a running `npm start`: written next to the events file. */
-export interface RunningStack {
+/**
+ * What `npm run redrive` needs to reach a running local stack: written next to its events file (so a
+ * test's stack and a developer's `npm start` never share one), removed when the stack closes.
+ */
+export interface LocalStackEndpoints {
   readonly s3Endpoint: string;
   readonly dynamoDbEndpoint: string;
   readonly deliveryBucket: string;
@@ -265,7 +268,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }),
     );
     const stackFile = stackFileFor(eventsFile);
-    const running: RunningStack = {
+    const running: LocalStackEndpoints = {
       s3Endpoint: s3.endpoint,
       dynamoDbEndpoint: dynamo.endpoint,
       deliveryBucket: LOCAL_DELIVERY_BUCKET,

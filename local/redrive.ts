@@ -7,7 +7,7 @@ import { deliveryLedgerFromEnv, deliveryStoreFromEnv, eventSinkFromEnv } from '.
 import { redriveParked } from '../shared/events/redrive.js';
 import { createLogger } from '../shared/log.js';
 import { PROVIDER_IDS, providerById } from '../shared/providers.js';
-import { stackFileFor, type RunningStack } from './app.js';
+import { stackFileFor, type LocalStackEndpoints } from './app.js';
 import { usageError, runCommand } from './cli.js';
 import { eventsFileFromEnv } from './defaults.js';
 import { LOCAL_AWS_ENV } from './stand-ins/dynamodb.js';
@@ -44,9 +44,9 @@ export function parseSince(value: string, now: number = Date.now()): Date | unde
  * reads endpoints and credentials from process.env, so they are set there.
  */
 async function useLocalStack(): Promise<boolean> {
-  let running: RunningStack;
+  let running: LocalStackEndpoints;
   try {
-    running = JSON.parse(await readFile(stackFileFor(eventsFileFromEnv()), 'utf8')) as RunningStack;
+    running = JSON.parse(await readFile(stackFileFor(eventsFileFromEnv()), 'utf8')) as LocalStackEndpoints;
   } catch {
     return false;
   }

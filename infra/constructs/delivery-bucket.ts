@@ -18,11 +18,9 @@ export interface DeliveryBucketProps {
  */
 export class DeliveryBucket extends Construct {
   readonly bucket: Bucket;
-  readonly retentionDays: number;
 
   constructor(scope: Construct, id: string, props: DeliveryBucketProps) {
     super(scope, id);
-    this.retentionDays = props.retentionDays;
     this.bucket = new Bucket(this, 'Bucket', {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       encryption: BucketEncryption.S3_MANAGED,

@@ -47,6 +47,8 @@ export interface LocalStackOptions {
   readonly eventsFile?: string;
   /** No handler logs and no event printing (tests, benchmarks). */
   readonly quiet?: boolean;
+  /** Where the handlers' JSON log lines go (tests read them); default stdout, none when quiet. */
+  readonly logSink?: (line: string) => void;
   /** Where printed lines go when not quiet. */
   readonly print?: (line: string) => void;
 }
@@ -282,7 +284,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await createDedupeTable(dynamo.client, LOCAL_TABLES.dedupe);
     await seedCustomers(new DynamoDbDirectory({ client: dynamo.client, tableName: LOCAL_TABLES.customers }), customers.value);
 
-    const logger = options.quiet ? createLogger(() => undefined) : defaultLogger;
+    const logger = options.logSink ? createLogger(options.logSink) : options.quiet ? createLogger(() => undefined) : defaultLogger;
     const handlers = new Map<string, { provider: ProviderDefinition; handler: LambdaHttpHandler }>();
     for (const id of PROVIDER_IDS) {
       const provider: ProviderDefinition = PROVIDERS[id];

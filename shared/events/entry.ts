@@ -59,7 +59,8 @@ function isHighSurrogate(code: number): boolean {
  */
 export function bodyTextOf(body: SignedMessage): string | undefined {
   if (typeof body === 'string') return body;
-  return isUtf8(body) ? Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8') : undefined;
+  if (!isUtf8(body)) return undefined;
+  return (Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)).toString('utf8');
 }
 
 function deliveryJson(delivery: DeliveryMetadata & { readonly eventTypeCut?: true }): string {

@@ -18,10 +18,12 @@ import { routeFor, signingSecretFor } from '../../local/platform-requests.js';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 let stack: LocalStack;
 let dir: string;
+/** The handlers' log lines, as npm start would print them. */
+const logLines: string[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'local-delivery-'));
-  stack = await startLocalStack({ port: 0, eventsFile: join(dir, 'events.jsonl'), quiet: true });
+  stack = await startLocalStack({ port: 0, eventsFile: join(dir, 'events.jsonl'), quiet: true, logSink: (line) => logLines.push(line) });
 });
 
 afterAll(async () => {
@@ -118,6 +120,18 @@ describe('npm start: issue 12, case by case', () => {
     const longId = JSON.stringify({ event: 'event.tracked', deliveryId: 'd'.repeat(3000), id: id('long-id') });
     expect((await buddystat(longId)).status).toBe(200);
     expect((await buddystat(longId)).json).toEqual({ received: true, duplicate: true });
+  });
+});
+
+describe('npm start: logs', () => {
+  it('7. a 100 KB event type from the body is logged cut to 128 characters and escaped, on every line that names it (buddystat-webhooks.txt)', async () => {
+    logLines.length = 0;
+    const type = `evil\n${'x'.repeat(100_000)}`;
+    expect((await buddystat(JSON.stringify({ event: type, id: id('log') }))).status).toBe(200);
+    const named = logLines.map((line) => JSON.parse(line) as { eventType?: string }).filter((line) => line.eventType !== undefined);
+    expect(named.length).toBeGreaterThan(0);
+    for (const line of named) expect(line.eventType).toBe(`evil\\u000a${'x'.repeat(123)}`);
+    for (const line of logLines) expect(line.length).toBeLessThan(2_000);
   });
 });
 

@@ -1,6 +1,6 @@
 import { PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import type { LambdaHttpHandler } from '../shared/handler.js';
-import { SECRETS_DEFAULTS, SecretsCache } from '../shared/secrets/cache.js';
+import { SECRETS_DEFAULTS, SECRETS_MANAGER_REQUEST_TIMEOUT_MS, SECRETS_MANAGER_RETRY, SecretsCache } from '../shared/secrets/cache.js';
 import { buildPlatformRequest } from '../local/platform-requests.js';
 import { startSecretsManagerStandIn, type SecretsManagerStandIn } from '../local/stand-ins/secrets-manager.js';
 import { BENCH_NOW_MS, createHandler, eventOf, silentLogger } from './fixtures.js';
@@ -51,7 +51,8 @@ async function rig(): Promise<Rig> {
   const client = new SecretsManagerClient({
     ...clientConfig,
     maxAttempts: 2,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
+    retryStrategy: SECRETS_MANAGER_RETRY,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: SECRETS_MANAGER_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true },
   });
   const secrets = new SecretsCache({ client, now, logger: silentLogger });
   const handler = createHandler('talki', { secrets, logger: silentLogger, env: { SIGNING_SECRET_ID: SECRET_NAME }, now });
@@ -97,6 +98,15 @@ interface Row {
 
 const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`;
 
+/**
+ * Lets I/O run between invocations, as it does on Lambda (each invocation arrives over the runtime
+ * API): a refresh the cache started behind an answer completes between requests, not after the loop.
+ */
+const nextInvocation = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Calls still on their way when the traffic stops are counted too. */
+const settled = () => new Promise<void>((resolve) => setTimeout(resolve, 200));
+
 /** Valid traffic spread evenly over an hour: the TTL is the only reason to call. */
 async function validTraffic(invocations: number): Promise<Row> {
   return withRig(async (r) => {
@@ -104,8 +114,10 @@ async function validTraffic(invocations: number): Promise<Row> {
     let ok = 0;
     for (let i = 0; i < invocations; i++) {
       r.clock.t = BENCH_NOW_MS + i * step;
+      await nextInvocation();
       if ((await r.handler(r.event(OLD_SECRET))).statusCode === 200) ok++;
     }
+    await settled();
     const { list, get } = r.functionCalls();
     const windows = Math.ceil(HOUR_MS / TTL_MS);
     const met = list <= windows && get <= 1 && ok === invocations;
@@ -122,33 +134,66 @@ async function validTraffic(invocations: number): Promise<Row> {
 }
 
 /**
- * Bad signatures (well-formed, wrong secret) after the cache is warm, in concurrent batches: each
- * mismatch may force a refresh, at most one per minimum refresh interval.
+ * Forged requests (well-formed signatures, wrong secret) in concurrent batches spread over `spanMs`
+ * from `start`: how many got `status`, and the calls the function made.
+ */
+async function forgedFlood(r: Rig, start: number, invocations: number, spanMs: number, batch: number, status: number) {
+  const batches = Math.ceil(invocations / batch);
+  const step = spanMs / batches;
+  let answered = 0;
+  for (let b = 0; b < batches; b++) {
+    r.clock.t = start + b * step;
+    await nextInvocation();
+    const size = Math.min(batch, invocations - b * batch);
+    const answers = await Promise.all(Array.from({ length: size }, () => r.handler(r.event(WRONG_SECRET))));
+    answered += answers.filter((a) => a.statusCode === status).length;
+  }
+  await settled();
+  return { answered, ...r.functionCalls(), intervals: Math.max(1, Math.ceil(spanMs / MIN_REFRESH_MS)) };
+}
+
+const spanOf = (spanMs: number) => (spanMs < 60_000 ? `${spanMs / 1000} s` : minutes(spanMs));
+
+/**
+ * Bad signatures after the cache is warm: each mismatch may force a refresh, at most one per minimum
+ * refresh interval.
  */
 async function badSignatureFlood(invocations: number, spanMs: number, batch: number, label: string): Promise<Row> {
   return withRig(async (r) => {
     await r.handler(r.event(OLD_SECRET)); // warm
     r.sm.resetCalls();
-    const start = r.clock.t + MIN_REFRESH_MS; // the warm-up fetch no longer holds the interval back
-    const batches = Math.ceil(invocations / batch);
-    const step = spanMs / batches;
-    let rejected = 0;
-    for (let b = 0; b < batches; b++) {
-      r.clock.t = start + b * step;
-      const size = Math.min(batch, invocations - b * batch);
-      const answers = await Promise.all(Array.from({ length: size }, () => r.handler(r.event(WRONG_SECRET))));
-      rejected += answers.filter((a) => a.statusCode === 401).length;
-    }
-    const { list, get } = r.functionCalls();
-    const intervals = Math.max(1, Math.ceil(spanMs / MIN_REFRESH_MS));
+    // The warm-up fetch no longer holds the interval back.
+    const { answered, list, get, intervals } = await forgedFlood(r, r.clock.t + MIN_REFRESH_MS, invocations, spanMs, batch, 401);
     return {
       scenario: label,
-      span: spanMs < 60_000 ? `${spanMs / 1000} s` : minutes(spanMs),
+      span: spanOf(spanMs),
       list,
       get,
       target: `≤ 1 per ${MIN_REFRESH_MS / 1000} s refresh interval (${intervals})`,
-      met: list + get <= intervals && rejected === invocations,
-      outcome: `${rejected}/${invocations} answered 401; ${batch} concurrent per tick`,
+      met: list + get <= intervals && answered === invocations,
+      outcome: `${answered}/${invocations} answered 401; ${batch} concurrent per tick`,
+    };
+  });
+}
+
+/**
+ * A cold container (nothing cached) while Secrets Manager fails (throttling), under forged requests:
+ * every request is answered 503 without a call of its own; the container asks again once per refresh
+ * interval. The first attempt asks for the version list and the current value at once (the cold-start
+ * form); later attempts ask for the list alone.
+ */
+async function coldFailingFlood(invocations: number, spanMs: number, batch: number, label: string): Promise<Row> {
+  return withRig(async (r) => {
+    r.sm.setFault({ kind: 'throttle' });
+    const { answered, list, get, intervals } = await forgedFlood(r, r.clock.t, invocations, spanMs, batch, 503);
+    return {
+      scenario: label,
+      span: spanOf(spanMs),
+      list,
+      get,
+      target: `≤ 1 refresh per ${MIN_REFRESH_MS / 1000} s interval (${intervals}) + the cold start's 1 value`,
+      met: list <= intervals && get <= 1 && answered === invocations,
+      outcome: `${answered}/${invocations} answered 503 (nothing cached to verify with); ${batch} concurrent per tick`,
     };
   });
 }
@@ -198,14 +243,17 @@ async function rotation(invocations: number, flow: RotationFlow, delayAfterRefre
         await r.console.send(new UpdateSecretVersionStageCommand({ SecretId: SECRET_NAME, VersionStage: 'AWSPENDING', RemoveFromVersionId: pendingVersion }));
         promoted = true;
       }
+      // A refresh started behind the previous answer lands while the next invocation arrives.
+      const listBefore = r.sm.calls.ListSecretVersionIds;
+      await nextInvocation();
       const retry = switchedAt !== undefined && t < switchedAt + 60_000 && i % 10 === 0;
       if (retry) retries++;
-      const listBefore = r.sm.calls.ListSecretVersionIds;
       const answer = await r.handler(r.event(retry ? OLD_SECRET : platformSecret));
       if (r.sm.calls.ListSecretVersionIds > listBefore) lastRefreshAt = t;
       valid++;
       if (answer.statusCode !== 200) rejected++;
     }
+    await settled();
     const { list, get } = r.functionCalls();
     const when = rotatedAt === undefined ? 'never rotated' : `rotated at ${(rotatedAt / 1000).toFixed(0)} s`;
     return {
@@ -226,6 +274,8 @@ export async function secretsCalls(options: SecretsCallsOptions): Promise<Sectio
     await validTraffic(n),
     await badSignatureFlood(n, 10 * 60_000, 50, 'bad-signature flood'),
     await badSignatureFlood(n, 1_000, 100, 'bad-signature burst'),
+    await coldFailingFlood(n, 10 * 60_000, 50, 'cold, Secrets Manager failing, forged flood'),
+    await coldFailingFlood(n, 1_000, 100, 'cold, Secrets Manager failing, forged burst'),
     await rotation(n, 'paste', TTL_MS / 2, 'rotation A: paste, mid-TTL'),
     await rotation(n, 'paste', 10_000, 'rotation A: paste, 10 s after a TTL refresh'),
     await rotation(n, 'staged', TTL_MS / 2, 'rotation B: stage AWSPENDING first'),
@@ -241,6 +291,8 @@ export async function secretsCalls(options: SecretsCallsOptions): Promise<Sectio
     method: [
       `${n.toLocaleString('en-US')} Talki invocations per scenario through the real handler, its SecretsCache (defaults: TTL ${TTL_MS / 1000} s, refresh on mismatch at most every ${MIN_REFRESH_MS / 1000} s) and the real SDK client, against the Secrets Manager stand-in (local/stand-ins/secrets-manager.ts), which counts the calls it receives.`,
       'A simulated clock drives the cache, the handler and the stand-in (version CreatedDate), so an hour of traffic at ~2.8 requests/s runs in seconds. One container: every count is per warm instance.',
+      'The client is built as the functions build it: it retries only a connection broken before any answer (the cache retries the rest once per refresh interval), so a throttled call is one call. A cold start asks for the version list and the AWSCURRENT value at once.',
+      'Cold, Secrets Manager failing: a container that never loaded the secret, every call answered ThrottlingException, forged requests (well-formed signatures, wrong secret) in concurrent batches.',
       'Rotation A: PutSecretValue (the console edit, over the wire) of a new AWSCURRENT at the instant the platform starts signing with it. Rotation B: the new value staged as AWSPENDING, the platform switched a TTL later, then promoted with UpdateSecretVersionStage. After each switch, one request in ten for a minute is a platform retry still signed with the old secret.',
     ],
     tables: [table],

@@ -1,6 +1,6 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ENV, type EnvName } from '../shared/config.js';
-import { PROVIDER_IDS, PROVIDERS, providerById, type ProviderId } from '../shared/providers.js';
+import { PROVIDER_IDS, PROVIDERS, providerById, reservedConcurrencyOf, type ProviderId } from '../shared/providers.js';
 
 /**
  * Deployment choices read from CDK context (`cdk.json` or `-c key=value`), parsed into one typed
@@ -13,6 +13,9 @@ import { PROVIDER_IDS, PROVIDERS, providerById, type ProviderId } from '../share
  *   env.<id>.<NAME>=value                 a tunable environment variable for one provider's function
  *   logRetentionDays=90                   CloudWatch Logs retention (a value CloudWatch accepts)
  *   apiRateLimit=100 apiBurstLimit=200    HTTP API stage throttling (requests/second, burst)
+ *   routeRateLimit=50 routeBurstLimit=100 per-route throttling on the same stage: one platform's flood cannot starve another's route
+ *   concurrency.<id>=N | none             the function's reserved concurrency (default from the registry; `none` leaves it unreserved)
+ *   secretsMaxStaleSeconds=86400          SECRETS_MAX_STALE_SECONDS for every function (env.<id>.SECRETS_MAX_STALE_SECONDS wins)
  *   alarmEmail=ops@example.com            subscribe an address to the alarm topic
  *   customerApiUrl=https://users...       lookup providers read your own user API instead of the customers table
  *   customerApiTokenSecretArn=arn:...     the bearer token for that API (full secret ARN; optional)
@@ -30,6 +33,10 @@ export interface DeploymentSettings {
   readonly providerEnvironment: Partial<Record<ProviderId, Partial<Record<TunableEnvName, string>>>>;
   readonly logRetention: RetentionDays;
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  /** Each route's own limit on the same stage, at most the stage's. */
+  readonly routeThrottle: { readonly rateLimit: number; readonly burstLimit: number };
+  /** Reserved concurrency per function: the registry's default unless overridden; `none` leaves it unreserved. */
+  readonly reservedConcurrency: Readonly<Record<ProviderId, number | 'none'>>;
   readonly alarmEmail?: string;
   /** Where the lookup providers read customers (shared/customers/from-env.ts). */
   readonly customerDirectory: CustomerDirectorySetting;
@@ -78,6 +85,9 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   // Far above any platform's delivery rate, far below the account's 10,000 rps: a flood of forged
   // requests is cut off at the gateway before it reaches the functions and the tables.
   throttle: { rateLimit: 100, burstLimit: 200 },
+  // Half the stage each: a flood on one route leaves the other half to the other platforms.
+  routeThrottle: { rateLimit: 50, burstLimit: 100 },
+  reservedConcurrency: Object.fromEntries(PROVIDER_IDS.map((id) => [id, reservedConcurrencyOf(PROVIDERS[id])])) as Record<ProviderId, number>,
   customerDirectory: { kind: 'dynamodb' },
   // Long enough for a consumer to fetch a claim-checked body and for an operator to see a parked one through.
   deliveryRetentionDays: 30,
@@ -93,6 +103,7 @@ export const TUNABLE_ENV = [
   ENV.secretsTtlSeconds,
   ENV.secretsPreviousGraceSeconds,
   ENV.secretsMinRefreshSeconds,
+  ENV.secretsMaxStaleSeconds,
   ENV.replayWindowSeconds,
 ] as const satisfies readonly EnvName[];
 
@@ -199,6 +210,23 @@ export function settingsFromContext(context: Readonly<Record<string, unknown>>):
       providerEnvironment[id] = { ...providerEnvironment[id], [name as TunableEnvName]: String(value) };
     }
   }
+  const reservedConcurrency: Record<ProviderId, number | 'none'> = { ...DEFAULT_SETTINGS.reservedConcurrency };
+  for (const [key, value] of Object.entries(context)) {
+    const concurrencyKey = /^concurrency\.(.+)$/.exec(key);
+    if (!concurrencyKey || !knownProvider(concurrencyKey[1]!, key, errors)) continue;
+    const n = value === 'none' ? 'none' : positiveInteger(value);
+    if (n === undefined) errors.push(`${key}: expected a positive integer (reserved concurrency) or none`);
+    else reservedConcurrency[concurrencyKey[1] as ProviderId] = n;
+  }
+  if (context.secretsMaxStaleSeconds !== undefined) {
+    const n = positiveInteger(context.secretsMaxStaleSeconds);
+    if (n === undefined) errors.push('secretsMaxStaleSeconds: expected a positive integer (seconds)');
+    else {
+      for (const id of providers) {
+        providerEnvironment[id] = { [ENV.secretsMaxStaleSeconds]: String(n), ...providerEnvironment[id] };
+      }
+    }
+  }
   for (const id of Object.keys(secretArns) as ProviderId[]) {
     if (!providers.includes(id)) errors.push(`secretArn.${id}: ${id} is not among the deployed providers (${providers.join(', ')})`);
   }
@@ -218,6 +246,13 @@ export function settingsFromContext(context: Readonly<Record<string, unknown>>):
     return n ?? fallback;
   };
   const throttle = { rateLimit: limit('apiRateLimit', DEFAULT_SETTINGS.throttle.rateLimit), burstLimit: limit('apiBurstLimit', DEFAULT_SETTINGS.throttle.burstLimit) };
+  // Unset, a route's limit follows the stage's down (never above it).
+  const routeThrottle = {
+    rateLimit: limit('routeRateLimit', Math.min(DEFAULT_SETTINGS.routeThrottle.rateLimit, throttle.rateLimit)),
+    burstLimit: limit('routeBurstLimit', Math.min(DEFAULT_SETTINGS.routeThrottle.burstLimit, throttle.burstLimit)),
+  };
+  if (routeThrottle.rateLimit > throttle.rateLimit) errors.push(`routeRateLimit: ${routeThrottle.rateLimit} is above the stage's apiRateLimit (${throttle.rateLimit})`);
+  if (routeThrottle.burstLimit > throttle.burstLimit) errors.push(`routeBurstLimit: ${routeThrottle.burstLimit} is above the stage's apiBurstLimit (${throttle.burstLimit})`);
 
   let alarmEmail: string | undefined;
   if (context.alarmEmail !== undefined) {
@@ -240,6 +275,8 @@ export function settingsFromContext(context: Readonly<Record<string, unknown>>):
       providerEnvironment,
       logRetention,
       throttle,
+      routeThrottle,
+      reservedConcurrency,
       customerDirectory,
       archiveRetentionDays,
       deliveryRetentionDays,

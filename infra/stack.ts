@@ -62,6 +62,7 @@ export class SignedCallbacksStack extends Stack {
     this.api = new CallbackApi(this, 'CallbackApi', {
       logRetention: settings.logRetention,
       throttle: settings.throttle,
+      routeThrottle: settings.routeThrottle,
       metricNamespace,
       alarmTopic: this.alarmTopic.topic,
     });
@@ -111,6 +112,7 @@ export class SignedCallbacksStack extends Stack {
         ...(alarmThresholds ? { alarmThresholds } : {}),
         ...(code ? { code } : {}),
         logRetention: settings.logRetention,
+        reservedConcurrency: settings.reservedConcurrency[provider.id],
         metricNamespace,
       });
     }

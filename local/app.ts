@@ -13,7 +13,6 @@ import type { HttpResponse } from '../shared/http/response.js';
 import { loggable } from '../shared/log-value.js';
 import { createLogger, logger as defaultLogger } from '../shared/log.js';
 import { PROVIDER_IDS, PROVIDERS, type HttpMethod, type ProviderDefinition, type ProviderId } from '../shared/providers.js';
-import { secretForKey } from '../shared/secrets/cache.js';
 import {
   customersFileFromEnv,
   LOCAL_BULLSEYE,
@@ -24,6 +23,7 @@ import {
   secretsFileFromEnv,
 } from './defaults.js';
 import { functionUrlEventFrom, splitTarget } from './function-url-event.js';
+import { signingSecretFor } from './platform-requests.js';
 import { createCustomersTable, createDedupeTable, LOCAL_AWS_ENV, startDynamoStandIn, type DynamoStandIn } from './stand-ins/dynamodb.js';
 import { startS3StandIn, type S3StandIn } from './stand-ins/s3.js';
 import { startSecretsManagerStandIn, type SecretsManagerStandIn } from './stand-ins/secrets-manager.js';
@@ -369,7 +369,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       webhooks: Object.fromEntries(
         PROVIDERS.bullseye.routes.map((route) => [
           route.secretKey,
-          { url: `${url}${route.path}`, secret: secrets.value.bullseye === undefined ? null : (secretForKey(secrets.value.bullseye, route.secretKey) ?? null) },
+          { url: `${url}${route.path}`, secret: secrets.value.bullseye === undefined ? null : (signingSecretFor(secrets.value.bullseye, route) ?? null) },
         ]),
       ),
     });

@@ -1,5 +1,5 @@
 import { PROVIDERS, type HmacSignatureRule, type ProviderDefinition, type ProviderId, type RouteDefinition, type StandardWebhooksRule } from '../shared/providers.js';
-import { secretForKey } from '../shared/secrets/cache.js';
+import { readSecretKey, SECRET_PROBLEMS } from '../shared/secrets/cache.js';
 import { checkTimestamp } from '../shared/signing/replay.js';
 import { signStandardWebhook, standardWebhooksContent, standardWebhooksKey, v1Signatures } from '../shared/signing/standard-webhooks.js';
 import { decodeSignature, hmacSha256, sign, type SignatureEncoding, type SigningKey } from '../shared/signing/verify.js';
@@ -36,6 +36,7 @@ export type FindingCode =
   | 'encoding_mismatch'
   | 'secret_whitespace'
   | 'secret_quoted'
+  | 'secret_misconfigured'
   | 'wrong_route_secret'
   | 'reserialised_json'
   | 'pretty_printed'
@@ -84,6 +85,45 @@ function routeOf(provider: ProviderDefinition, path: string | undefined): RouteD
   return provider.routes.find((r) => clean === r.path || clean.endsWith(r.path));
 }
 
+/** The key's value in a stored secret (also when it is misconfigured, to try the fixes), or the input as the secret itself. */
+function storedValueFor(secret: string, key: string): string {
+  const read = readSecretKey(secret, key);
+  if (read.kind === 'secret') return read.value;
+  try {
+    const value: unknown = (JSON.parse(secret.trim()) as Record<string, unknown> | null)?.[key];
+    if (typeof value === 'string') return value;
+  } catch {
+    // Not JSON: the input is the secret itself.
+  }
+  return secret;
+}
+
+/**
+ * What the function itself would say of this value if it were stored in Secrets Manager: the same
+ * check (shared/secrets/cache.ts, readSecretKey) and the same words. `refused` when the function
+ * would answer 503 `Signing secret misconfigured`; a plain string for a provider with several keys is
+ * only a note, since --secret may be just the route's signing secret.
+ */
+function storedSecretFindings(provider: ProviderDefinition, secret: string, route: RouteDefinition | undefined): { findings: Finding[]; refused: boolean } {
+  const key = route?.secretKey ?? provider.secretKeys[0]!;
+  const read = readSecretKey(secret, key, provider.secretKeys);
+  if (read.kind !== 'misconfigured') return { findings: [], refused: false };
+  const why = SECRET_PROBLEMS[read.problem];
+  // Said by the secret_whitespace finding, which also tries the trimmed secret.
+  if (read.problem === 'surrounding_whitespace') return { findings: [], refused: true };
+  if (read.problem === 'plain_string_for_several_keys') {
+    const keys = provider.secretKeys.map((k) => `"${k}"`).join(', ');
+    return {
+      refused: false,
+      findings: [{ code: 'secret_misconfigured', message: `Stored like this in Secrets Manager, the function would answer 503 "Signing secret misconfigured": ${why} (${keys}).` }],
+    };
+  }
+  return {
+    refused: true,
+    findings: [{ code: 'secret_misconfigured', message: `Stored like this in Secrets Manager, the function answers 503 "Signing secret misconfigured" and logs key "${key}", problem ${read.problem}: ${why}. Fix the value in the Secrets Manager console.` }],
+  };
+}
+
 /** The candidate secrets: the route's key as given first, then the fixes people need. */
 function secretVariants(provider: ProviderDefinition, input: DiagnoseInput, route: RouteDefinition | undefined): Variant<string>[] {
   const keys = route ? [route.secretKey, ...provider.secretKeys.filter((k) => k !== route.secretKey)] : [...provider.secretKeys];
@@ -92,14 +132,14 @@ function secretVariants(provider: ProviderDefinition, input: DiagnoseInput, rout
     if (variant.value.length > 0 && !variants.some((v) => v.value === variant.value)) variants.push(variant);
   };
   keys.forEach((key, index) => {
-    const value = secretForKey(input.secret, key) ?? input.secret;
+    const value = storedValueFor(input.secret, key);
     const wrongRoute =
       route && index > 0
         ? { code: 'wrong_route_secret' as const, message: `It was signed with the "${key}" secret, but ${route.path} verifies with the "${route.secretKey}" secret: the webhook URLs (or secrets) are swapped in ${provider.title}'s settings.` }
         : {};
     add({ value, ...wrongRoute });
     const trimmed = value.trim();
-    if (trimmed !== value) add({ value: trimmed, code: 'secret_whitespace', message: 'The secret has leading or trailing whitespace (often a newline from `echo` or a copied line): the platform signs with the trimmed secret. Store it without the whitespace.' });
+    if (trimmed !== value) add({ value: trimmed, code: 'secret_whitespace', message: 'The secret has leading or trailing whitespace (often a newline from `echo` or a copied line): the platform signs with the trimmed secret. Stored like this in Secrets Manager, the function answers 503 "Signing secret misconfigured" (problem surrounding_whitespace): store it without the whitespace.' });
     const unquoted = trimmed.replace(/^(['"])(.*)\1$/s, '$2');
     if (unquoted !== trimmed) add({ value: unquoted, code: 'secret_quoted', message: 'The secret includes surrounding quotes: the platform signs with the value inside them. Store it without the quotes.' });
   });
@@ -314,6 +354,13 @@ function diagnoseStandardWebhook(provider: ProviderDefinition, rule: StandardWeb
 }
 
 export function diagnose(input: DiagnoseInput): Diagnosis {
+  const provider: ProviderDefinition = PROVIDERS[input.provider];
+  const stored = storedSecretFindings(provider, input.secret, routeOf(provider, input.route));
+  const signature = diagnoseSignature(input);
+  return { ...signature, verified: signature.verified && !stored.refused, findings: [...stored.findings, ...signature.findings] };
+}
+
+function diagnoseSignature(input: DiagnoseInput): Diagnosis {
   const provider: ProviderDefinition = PROVIDERS[input.provider];
   const rule = provider.signature;
   if (rule.scheme === 'standard-webhooks') return diagnoseStandardWebhook(provider, rule, input);

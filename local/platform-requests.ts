@@ -1,6 +1,6 @@
 import { BUDDYSTAT_EVENTS } from '../functions/buddystat/contract.js';
 import { PROVIDERS, type HttpMethod, type ProviderDefinition, type ProviderId, type RouteDefinition } from '../shared/providers.js';
-import { secretForKey } from '../shared/secrets/cache.js';
+import { readSecretKey } from '../shared/secrets/cache.js';
 import { STANDARD_WEBHOOKS_HEADERS, signStandardWebhook } from '../shared/signing/standard-webhooks.js';
 import { sign } from '../shared/signing/verify.js';
 
@@ -82,7 +82,8 @@ export function routeFor(provider: ProviderId, eventType?: string): RouteDefinit
  * object of named keys, or a plain string), read the way the handlers read it.
  */
 export function signingSecretFor(secretValue: string, route: RouteDefinition): string | undefined {
-  return secretForKey(secretValue, route.secretKey);
+  const read = readSecretKey(secretValue, route.secretKey);
+  return read.kind === 'secret' ? read.value : undefined;
 }
 
 const seconds = (ms: number) => Math.floor(ms / 1000);

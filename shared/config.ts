@@ -30,6 +30,8 @@ export const ENV = {
   secretsTtlSeconds: 'SECRETS_TTL_SECONDS',
   secretsPreviousGraceSeconds: 'SECRETS_PREVIOUS_GRACE_SECONDS',
   secretsMinRefreshSeconds: 'SECRETS_MIN_REFRESH_SECONDS',
+  /** How long after its last successful fetch a cached secret may verify while Secrets Manager fails. */
+  secretsMaxStaleSeconds: 'SECRETS_MAX_STALE_SECONDS',
   replayWindowSeconds: 'REPLAY_WINDOW_SECONDS',
   /** Bullseye's partner API (shared/bullseye/partner-api.ts), for the rotation function. */
   bullseyeApiUrl: 'BULLSEYE_API_URL',

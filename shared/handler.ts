@@ -6,6 +6,7 @@ import { describeError, logger as defaultLogger, type Logger } from './log.js';
 import {
   matchRoute,
   replayRuleOf,
+  secretsDeadlineMs,
   signatureHeader,
   type ProviderDefinition,
   type ReplayRule,
@@ -63,7 +64,8 @@ export type LambdaHttpHandler = (event: unknown) => Promise<HttpResponse>;
 
 type Verification =
   | { readonly ok: true; readonly message: SignedMessage }
-  | { readonly ok: false; readonly reason: VerifyFailureReason | 'secrets_unavailable' };
+  | { readonly ok: false; readonly reason: VerifyFailureReason }
+  | Extract<CandidatesResult, { ok: false }>;
 
 type TimestampFailure = Extract<TimestampCheck, { ok: false }>['reason'];
 
@@ -97,7 +99,7 @@ const SIGNATURE_FAILURE_MESSAGE: Record<'missing' | 'malformed' | 'mismatch', st
 };
 
 /** The answer to a request that got no further than `reason`: every refusal the pipeline makes, in one place. */
-type Refusal = VerifyFailureReason | 'secrets_unavailable' | 'secret_not_configured' | 'invalid_json' | 'malformed_timestamp_header' | TimestampFailure;
+type Refusal = VerifyFailureReason | 'secret_misconfigured' | 'secret_not_configured' | 'invalid_json' | 'malformed_timestamp_header' | TimestampFailure;
 
 function refusal(reason: Refusal): Answer {
   switch (reason) {
@@ -111,8 +113,9 @@ function refusal(reason: Refusal): Answer {
     case 'no_secret':
     case 'secret_not_configured':
       return { outcome: 'secret_not_configured', response: unavailableResponse('Signing secret not configured', 30) };
-    case 'secrets_unavailable':
-      return { outcome: 'secrets_unavailable', response: unavailableResponse('Signing secret temporarily unavailable', 5) };
+    case 'secret_misconfigured':
+      // The value stored is one the platform cannot be signing with (the log names the key and the problem).
+      return { outcome: 'secret_misconfigured', response: unavailableResponse('Signing secret misconfigured', 30) };
     case 'invalid_json':
       return { outcome: 'invalid_json', response: errorResponse(400, 'Body is not valid JSON') };
     case 'missing_timestamp':
@@ -120,6 +123,11 @@ function refusal(reason: Refusal): Answer {
     case 'stale_timestamp':
       return { outcome: reason, response: errorResponse(401, 'Timestamp missing or outside the allowed window') };
   }
+}
+
+/** Secrets Manager did not answer in time, or failed: Retry-After says when this container asks it again. */
+function secretsUnavailable(retryAfterSeconds: number): Answer {
+  return { outcome: 'secrets_unavailable', response: unavailableResponse('Signing secret temporarily unavailable', retryAfterSeconds) };
 }
 
 function unreadableEvent(failure: ParseFailure): Answer {
@@ -151,10 +159,12 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
   const replayWindowSeconds = replay ? numberFromEnv(env, ENV.replayWindowSeconds, replay.windowSeconds) : 0;
   const alternativeMessage = options.alternativeSignedMessage ?? (rule.scheme === 'hmac-sha256' && rule.signs === 'query' ? reserialisedQuery : undefined);
   const encoding = rule.scheme === 'hmac-sha256' ? rule.encoding : 'base64';
+  // A request waits for Secrets Manager only when nothing usable is cached, and then only this long.
+  const secretsOptions = { keys: provider.secretKeys, waitMs: secretsDeadlineMs(provider.budget) };
 
   /** The bytes as sent, then the platform's alternative form of them after a mismatch. */
   function verify(request: HttpRequest, parts: Extract<SignedParts, { ok: true }>, candidates: CandidatesResult): Verification {
-    if (!candidates.ok) return { ok: false, reason: 'secrets_unavailable' };
+    if (!candidates.ok) return candidates;
     const secrets = candidates.secrets.map((secret) => signingKey(rule, secret));
     const { signatures, message } = parts;
     const result = verifySignature({ message, signatures, secrets, encoding });
@@ -170,10 +180,10 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
    * be a secret changed in the console since the cache filled: refresh, rate-limited, and verify once more.
    */
   async function verifyWithRefresh(request: HttpRequest, route: RouteDefinition, secretId: string, parts: Extract<SignedParts, { ok: true }>): Promise<Verification> {
-    const first = verify(request, parts, await secrets.candidates(secretId, route.secretKey));
+    const first = verify(request, parts, await secrets.candidates(secretId, route.secretKey, secretsOptions));
     const worthRefreshing = !first.ok && (first.reason === 'mismatch' || first.reason === 'no_secret');
-    if (!worthRefreshing || !(await secrets.refreshAfterMismatch(secretId))) return first;
-    return verify(request, parts, await secrets.candidates(secretId, route.secretKey));
+    if (!worthRefreshing || !(await secrets.refreshAfterMismatch(secretId, secretsOptions))) return first;
+    return verify(request, parts, await secrets.candidates(secretId, route.secretKey, secretsOptions));
   }
 
   /** Signature, secrets, body, replay window, then the provider's logic: each step answers a bad input itself. */
@@ -184,7 +194,7 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
     if (!parts.ok) return refusal(parts.reason);
 
     const verified = await verifyWithRefresh(request, route, secretId, parts);
-    if (!verified.ok) return refusal(verified.reason);
+    if (!verified.ok) return verified.reason === 'secrets_unavailable' ? secretsUnavailable(verified.retryAfterSeconds) : refusal(verified.reason);
 
     const signsQuery = rule.scheme === 'hmac-sha256' && rule.signs === 'query';
     const json = signsQuery ? { ok: true as const, value: undefined } : parseJson(request.rawBody);

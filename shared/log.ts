@@ -25,6 +25,12 @@ export interface LogFields {
   readonly detail?: string;
   readonly droppedFields?: readonly string[];
   readonly count?: number;
+  /** A secret's key (`signingSecret`, `billing`): named when its value is misconfigured, never the value. */
+  readonly key?: string;
+  /** What is wrong with a secret's value, as a word (`surrounding_whitespace`, `invalid_json`, ...). */
+  readonly problem?: string;
+  /** How old a served secret is, since its last successful fetch. */
+  readonly ageSeconds?: number;
 }
 
 export type LogSink = (line: string) => void;
@@ -40,6 +46,7 @@ function levelFromEnv(): LogLevel {
 const FIELD_NAMES: ReadonlySet<string> = new Set<keyof LogFields>([
   'message', 'provider', 'route', 'method', 'outcome', 'status', 'latencyMs', 'requestId', 'format', 'secretId',
   'stage', 'versions', 'eventType', 'deliveryId', 'dedupeKey', 'errorName', 'detail', 'droppedFields', 'count',
+  'key', 'problem', 'ageSeconds',
 ]);
 
 /** The JSON line for one record: level, time, then the caller's own fields from the closed set, in its order. */

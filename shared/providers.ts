@@ -92,6 +92,36 @@ export interface ProviderDefinition {
    * body too large for an EventBridge entry travels as a claim check (shared/events/entry.ts).
    */
   readonly maxBodyBytes: number;
+  /**
+   * The function's reserved concurrency: the most instances a flood can start, so it cannot take the
+   * account's concurrency from other functions, and the most it can cost. At ~50 ms a request, N
+   * instances answer about 20 x N requests a second. Default DEFAULT_RESERVED_CONCURRENCY;
+   * `-c concurrency.<id>=N` changes it at deploy.
+   */
+  readonly reservedConcurrency?: number;
+}
+
+/** Reserved concurrency for a provider whose entry names none. */
+export const DEFAULT_RESERVED_CONCURRENCY = 5;
+
+export function reservedConcurrencyOf(provider: ProviderDefinition): number {
+  return provider.reservedConcurrency ?? DEFAULT_RESERVED_CONCURRENCY;
+}
+
+/**
+ * Time kept back from the function timeout for what no deadline covers: Lambda's own invoke overhead,
+ * parsing, verifying and writing the log line.
+ */
+export const ANSWER_HEADROOM_MS = 500;
+
+/**
+ * How long a request may wait for Secrets Manager when nothing usable is cached (a cold container, or
+ * a secret past its staleness ceiling): what the function timeout leaves once the dependency deadline
+ * and the headroom are kept back. Past it the handler answers 503 with Retry-After, so the slowest
+ * answer is this wait plus the dependency deadline, inside the function timeout.
+ */
+export function secretsDeadlineMs(budget: TimeBudget): number {
+  return budget.functionTimeoutSeconds * 1000 - budget.dependencyDeadlineMs - ANSWER_HEADROOM_MS;
 }
 
 const KIB = 1024;
@@ -111,6 +141,7 @@ export const PROVIDERS = {
     // Buddy does not publish its timeout, only that it retries once then falls back: answer fast.
     budget: { platformTimeoutMs: 3_000, dependencyDeadlineMs: 1_500, functionTimeoutSeconds: 3, memoryMb: 512 },
     maxBodyBytes: 16 * KIB,
+    reservedConcurrency: 10,
   },
   talki: {
     id: 'talki',
@@ -122,6 +153,7 @@ export const PROVIDERS = {
     secretKeys: ['signingSecret'],
     budget: { platformTimeoutMs: 5_000, dependencyDeadlineMs: 3_000, functionTimeoutSeconds: 5, memoryMb: 512 },
     maxBodyBytes: 16 * KIB,
+    reservedConcurrency: 10,
   },
   bullseye: {
     id: 'bullseye',

@@ -17,8 +17,12 @@ export interface WebhookClassification {
   readonly deliveryId?: string;
 }
 
-/** Left of the platform's time budget, after the forward's deadline, for the answer to arrive: parking gets the rest. */
-const ANSWER_MARGIN_MS = 1_000;
+/**
+ * Kept back from the provider's dependency deadline for what follows the forward: parking the
+ * delivery when the forward failed, or the ledger's `complete` (1 s) when it succeeded. So the
+ * slowest answer stays the secrets wait plus the dependency deadline (docs/deploy.md, "Floods").
+ */
+export const PARK_RESERVE_MS = 1_500;
 
 /**
  * Forwards a verified webhook once and answers the platform. 2xx means the delivery is durably kept
@@ -47,11 +51,12 @@ export async function forwardWebhook(verified: VerifiedRequest, deps: WebhookDep
     sink: deps.sink,
     ledger: deps.ledger,
     store: deps.store,
-    deadlineMs: provider.budget.dependencyDeadlineMs,
+    deadlineMs: provider.budget.dependencyDeadlineMs - PARK_RESERVE_MS,
     ...(deps.logger && { logger: deps.logger }),
   };
   const eventType = loggable(classified.eventType);
 
+  const started = performance.now();
   const result = await forwardOnce(event, options);
   if (result.ok) {
     const outcome = classified.test ? `${result.outcome}_test` : classified.unknownType ? `${result.outcome}_unknown_type` : result.outcome;
@@ -61,7 +66,8 @@ export async function forwardWebhook(verified: VerifiedRequest, deps: WebhookDep
   if (result.outcome === 'delivery_in_progress') {
     return { eventType, dedupeKey, outcome: result.outcome, response: unavailableResponse('Delivery in progress; retry later', 5) };
   }
-  const parkMs = provider.budget.platformTimeoutMs - provider.budget.dependencyDeadlineMs - ANSWER_MARGIN_MS;
+  // What is left of the dependency deadline: at least the reserve, more when the forward failed fast.
+  const parkMs = Math.round(provider.budget.dependencyDeadlineMs - (performance.now() - started));
   return park(event, result, deps, parkMs, { eventType, dedupeKey });
 }
 

@@ -1,6 +1,6 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CfnStage, HttpApi, HttpStage, LogGroupLogDestination, type HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { FilterPattern, LogGroup, MetricFilter, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -10,6 +10,8 @@ import { thresholdAlarm } from './alarm-topic.js';
 export interface CallbackApiProps {
   readonly logRetention: RetentionDays;
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  /** Each route's own limit on the stage (`limitRoute`), so one route's flood leaves the others their share. */
+  readonly routeThrottle: { readonly rateLimit: number; readonly burstLimit: number };
   /** CloudWatch namespace for the metric the access-log filter publishes. */
   readonly metricNamespace: string;
   readonly alarmTopic?: ITopic;
@@ -44,7 +46,8 @@ export const ACCESS_LOG_NAG_REASON =
 
 /**
  * The one HTTP API (API Gateway v2) every provider's routes hang on, with its `$default` stage:
- * stage-wide throttling and JSON access logs. Routes are added by each ProviderEndpoint.
+ * stage-wide throttling, a throttle per route (`limitRoute`) and JSON access logs. Routes are added by
+ * each ProviderEndpoint.
  */
 export class CallbackApi extends Construct {
   readonly api: HttpApi;
@@ -52,9 +55,12 @@ export class CallbackApi extends Construct {
   readonly accessLogs: LogGroup;
   /** Requests refused by stage throttling: a platform's deliveries may be lost, or a flood is being cut off. */
   readonly throttledAlarm: Alarm;
+  private readonly routeThrottle: CallbackApiProps['routeThrottle'];
+  private readonly routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
 
   constructor(scope: Construct, id: string, props: CallbackApiProps) {
     super(scope, id);
+    this.routeThrottle = props.routeThrottle;
     this.accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention });
     this.api = new HttpApi(this, 'Api', {
       description: 'Signed callbacks and webhooks from Buddy, Talki, Bullseye, BuddyStat and Helper',
@@ -89,6 +95,18 @@ export class CallbackApi extends Construct {
       threshold: props.throttledRequestsThreshold ?? 1,
       ...(props.alarmTopic ? { topic: props.alarmTopic } : {}),
     });
+  }
+
+  /**
+   * Gives a route its own throttle on the stage (the stage's RouteSettings, keyed by route key, e.g.
+   * `POST /buddy/identity`). The stage then waits for the route: API Gateway refuses settings for a
+   * route key that does not exist yet.
+   */
+  limitRoute(route: HttpRoute, routeKey: string): void {
+    this.routeSettings[routeKey] = { ThrottlingRateLimit: this.routeThrottle.rateLimit, ThrottlingBurstLimit: this.routeThrottle.burstLimit };
+    const stage = this.stage.node.defaultChild as CfnStage;
+    stage.routeSettings = this.routeSettings;
+    stage.node.addDependency(route);
   }
 
   /** The public URL of a route path on the `$default` stage (no stage segment in the path). */

@@ -12,7 +12,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ENV } from '../../shared/config.js';
 import type { DirectoryKind } from '../../shared/customers/from-env.js';
-import type { ProviderDefinition, RouteDefinition } from '../../shared/providers.js';
+import { reservedConcurrencyOf, type ProviderDefinition, type RouteDefinition } from '../../shared/providers.js';
 import { PLACEHOLDER_PREFIX } from '../../shared/secrets/cache.js';
 import { consoleSetting } from '../consoles.js';
 import type { CustomerApiSetting, TunableEnvName } from '../settings.js';
@@ -30,9 +30,14 @@ export interface AlarmThresholds {
   readonly serverErrors: number;
   /** Lambda throttles of the provider's function. */
   readonly throttles: number;
+  /**
+   * Requests to the function URL in one minute. The URL has no gateway throttle in front of it (only
+   * the function's reserved concurrency): a flood shows here first.
+   */
+  readonly functionUrlRequestsPerMinute: number;
 }
 
-export const DEFAULT_ALARM_THRESHOLDS: AlarmThresholds = { rejectedSignatures: 10, serverErrors: 5, throttles: 1 };
+export const DEFAULT_ALARM_THRESHOLDS: AlarmThresholds = { rejectedSignatures: 10, serverErrors: 5, throttles: 1, functionUrlRequestsPerMinute: 600 };
 
 const ALARM_PERIOD = Duration.minutes(5);
 
@@ -87,6 +92,8 @@ export interface ProviderEndpointProps {
   /** A rotation function rotates the secret (Bullseye with bullseyeRotationDays): no rotation finding to acknowledge. */
   readonly rotatedAutomatically?: boolean;
   readonly logRetention: RetentionDays;
+  /** The function's reserved concurrency (default: the registry's); `none` leaves it unreserved. */
+  readonly reservedConcurrency?: number | 'none';
   /** Extra tunables for this function (signature header, Talki's user-token field, cache timings). */
   readonly environment?: Partial<Record<TunableEnvName, string>>;
   readonly alarmThresholds?: Partial<AlarmThresholds>;
@@ -133,7 +140,15 @@ export class ProviderEndpoint extends Construct {
   readonly secretName: string;
   readonly logGroup: LogGroup;
   readonly routes: readonly HttpRoute[];
-  readonly alarms: { readonly rejectedSignatures: Alarm; readonly serverErrors: Alarm; readonly throttles: Alarm; readonly parkedDeliveries?: Alarm };
+  readonly alarms: {
+    readonly rejectedSignatures: Alarm;
+    readonly serverErrors: Alarm;
+    readonly throttles: Alarm;
+    readonly functionUrlRequests: Alarm;
+    readonly staleSecret: Alarm;
+    readonly misconfiguredSecret: Alarm;
+    readonly parkedDeliveries?: Alarm;
+  };
 
   constructor(scope: Construct, id: string, props: ProviderEndpointProps) {
     super(scope, id);
@@ -209,12 +224,16 @@ export class ProviderEndpoint extends Construct {
     Object.assign(environment, props.environment);
 
     const routeList = provider.routes.map((r) => `${r.method} ${r.path}`).join(', ');
+    const reserved = props.reservedConcurrency ?? reservedConcurrencyOf(provider);
     this.function = new NodejsFunction(this, 'Function', {
       description: `${provider.title}: ${routeList}`,
       ...bundledCode(handlerEntry(provider), props.code),
       // The platform's own timeout: nothing keeps running after the caller has given up.
       timeout: Duration.seconds(provider.budget.functionTimeoutSeconds),
       memorySize: provider.budget.memoryMb,
+      // The most instances a flood of unsigned requests can start, through the function URL or the API:
+      // it cannot take the account's concurrency from other functions, and the bill has a ceiling.
+      ...(reserved === 'none' ? {} : { reservedConcurrentExecutions: reserved }),
       role,
       logGroup: this.logGroup,
       // Platform lines (START/REPORT) as JSON too; the handler's own lines are JSON already.
@@ -243,6 +262,7 @@ export class ProviderEndpoint extends Construct {
         integration,
       });
       Validations.of(httpRoute).acknowledge({ id: 'AwsSolutions-APIG4', reason: NAG_REASONS.functionUrlAndRouteAuth });
+      api.limitRoute(httpRoute, `${route.method} ${route.path}`);
       return httpRoute;
     });
 
@@ -300,6 +320,9 @@ export class ProviderEndpoint extends Construct {
       FilterPattern.all(FilterPattern.any(...routeKeys.map((key) => FilterPattern.stringValue('$.routeKey', '=', key))), FilterPattern.numberValue('$.status', '>=', 500)),
     );
 
+    const secretOutcome = (id: string, outcome: string) =>
+      metricFilter(`${id}Filter`, this.logGroup, id, FilterPattern.stringValue('$.outcome', '=', outcome));
+
     const alarm = (id: string, name: string, description: string, metric: IMetric, threshold: number): Alarm =>
       thresholdAlarm(this, id, {
         alarmName: `${stackName}-${provider.id}-${name}`,
@@ -352,6 +375,27 @@ export class ProviderEndpoint extends Construct {
         `${provider.title}: its function was throttled (account or reserved concurrency exhausted); the platform sees errors and retries or gives up.`,
         this.function.metricThrottles({ statistic: 'Sum', period: ALARM_PERIOD }),
         thresholds.throttles,
+      ),
+      functionUrlRequests: alarm(
+        'FunctionUrlRequestsAlarm',
+        'function-url-requests',
+        `${provider.title}: at least ${thresholds.functionUrlRequestsPerMinute} requests to its function URL in one minute. The URL has no gateway throttle (reserved concurrency bounds what it costs): if this is not real traffic, it is a flood; see docs/deploy.md (Floods and cost).`,
+        this.function.metric('UrlRequestCount', { statistic: 'Sum', period: Duration.minutes(1) }),
+        thresholds.functionUrlRequestsPerMinute,
+      ),
+      staleSecret: alarm(
+        'StaleSecretAlarm',
+        'signing-secret-stale',
+        `${provider.title}: Secrets Manager has failed for longer than SECRETS_MAX_STALE_SECONDS, so the cached signing secret is no longer used and requests are answered 503. Check the function's access to its secret (log outcome secret_refresh_failed names the error).`,
+        secretOutcome('StaleSecretRefused', 'secret_stale_expired'),
+        1,
+      ),
+      misconfiguredSecret: alarm(
+        'MisconfiguredSecretAlarm',
+        'signing-secret-misconfigured',
+        `${provider.title}: its signing secret's value is misconfigured (whitespace around it, JSON that does not parse, or a plain string where several keys are needed), so requests are answered 503 "Signing secret misconfigured". The log line (outcome secret_misconfigured) names the key and the problem; fix the value in the Secrets Manager console (docs/deploy.md).`,
+        secretOutcome('MisconfiguredSecret', 'secret_misconfigured'),
+        1,
       ),
     };
   }

@@ -1,6 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SECRETS_MANAGER_REQUEST_TIMEOUT_MS, SECRETS_MANAGER_RETRY } from '../../shared/secrets/cache.js';
 
 /**
  * A local AWS Secrets Manager: a real HTTP server speaking the service's JSON protocol (awsJson1_1),
@@ -31,6 +33,9 @@ import type { AddressInfo } from 'node:net';
  *   sm.setFault({ kind: 'throttle' });                              // every call now answers ThrottlingException
  *   sm.calls.ListSecretVersionIds; sm.totalCalls(); sm.resetCalls();
  *   await sm.close();
+ *
+ * `createSecretsManagerStandIn` is the same stand-in without the server: its `client()` is a real
+ * SecretsManagerClient answered in process (the tests use it, with fake timers where time matters).
  */
 
 export const SECRETS_MANAGER_OPERATIONS = [
@@ -411,7 +416,7 @@ function isOperation(name: string): name is SecretsManagerOperation {
 }
 
 // ---------------------------------------------------------------------------------------------
-// HTTP.
+// Answers, as AWS sends them: over HTTP from the server, or handed to an in-process client.
 
 const FAULT_ERRORS: Record<Exclude<SecretsManagerFault['kind'], 'delay'>, ServiceError> = {
   throttle: new ServiceError(400, 'ThrottlingException', 'Rate exceeded'),
@@ -419,20 +424,29 @@ const FAULT_ERRORS: Record<Exclude<SecretsManagerFault['kind'], 'delay'>, Servic
   server_error: new ServiceError(500, 'InternalServiceError', 'An error occurred on the server side (stand-in fault).'),
 };
 
-function send(res: ServerResponse, status: number, body: Json, errorType?: string): void {
-  if (res.destroyed || res.writableEnded) return; // the client gave up (its requestTimeout) before we answered
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/x-amz-json-1.1',
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-requestid': randomUUID(),
-    ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
-  });
-  res.end(text);
+/** One answer: status, headers and the JSON body's text. */
+interface Reply {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
 }
 
-function sendError(res: ServerResponse, error: ServiceError): void {
-  send(res, error.status, { __type: error.type, message: error.message }, error.type);
+function replyOf(status: number, body: Json, errorType?: string): Reply {
+  const text = JSON.stringify(body);
+  return {
+    status,
+    headers: {
+      'content-type': 'application/x-amz-json-1.1',
+      'content-length': String(Buffer.byteLength(text)),
+      'x-amzn-requestid': randomUUID(),
+      ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
+    },
+    body: text,
+  };
+}
+
+function errorReply(error: ServiceError): Reply {
+  return replyOf(error.status, { __type: error.type, message: error.message }, error.type);
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
@@ -458,13 +472,18 @@ function parseJsonObject(bytes: Buffer): Json | undefined {
   }
 }
 
-/** Starts the stand-in; resolves once it listens. */
-export async function startSecretsManagerStandIn(options: SecretsManagerStandInOptions = {}): Promise<SecretsManagerStandIn> {
-  const host = options.host ?? '127.0.0.1';
+/** The stand-in without its server: everything but `endpoint` and `close`, plus how it answers one call. */
+interface StandInCore extends Omit<SecretsManagerStandIn, 'endpoint' | 'close'> {
+  /** The answer to one call, after the fault in force (a `delay` answers later); undefined once the stand-in is closed. */
+  reply(method: string | undefined, target: string | undefined, bytes: Buffer | undefined): Promise<Reply | undefined>;
+  dropDelayed(): void;
+}
+
+function standInCore(options: SecretsManagerStandInOptions): StandInCore {
   const now = options.now ?? Date.now;
   const store = new SecretStore(now, options.region ?? 'us-east-1', options.accountId ?? '123456789012');
   const calls = Object.fromEntries(SECRETS_MANAGER_OPERATIONS.map((op) => [op, 0])) as SecretsManagerCalls;
-  const delayed = new Set<NodeJS.Timeout>();
+  const delayed = new Map<NodeJS.Timeout, () => void>();
   let fault: SecretsManagerFault | undefined;
 
   const put = (secretId: string, value: string, putOptions: PutOptions = {}): string => {
@@ -474,64 +493,48 @@ export async function startSecretsManagerStandIn(options: SecretsManagerStandInO
   };
   for (const [name, value] of Object.entries(options.secrets ?? {})) put(name, value);
 
-  const answer = (res: ServerResponse, operation: string, body: Json): void => {
+  const answer = (operation: string, body: Json): Reply => {
     if (!isOperation(operation)) {
-      sendError(res, new ServiceError(400, 'UnknownOperationException', `The stand-in does not implement ${operation || 'this operation'}.`));
-      return;
+      return errorReply(new ServiceError(400, 'UnknownOperationException', `The stand-in does not implement ${operation || 'this operation'}.`));
     }
     try {
-      send(res, 200, OPERATIONS[operation](store, body));
+      return replyOf(200, OPERATIONS[operation](store, body));
     } catch (error) {
-      sendError(res, error instanceof ServiceError ? error : new ServiceError(500, 'InternalServiceError', 'stand-in error'));
+      return errorReply(error instanceof ServiceError ? error : new ServiceError(500, 'InternalServiceError', 'stand-in error'));
     }
   };
 
-  const server: Server = createServer((req, res) => {
-    void (async () => {
-      const target = req.headers['x-amz-target'];
+  return {
+    async reply(method, target, bytes) {
       const named = typeof target === 'string' && target.toLowerCase().startsWith('secretsmanager.') ? target.slice('secretsmanager.'.length) : '';
       // Only operation-shaped names become counters (never `__proto__` or other junk).
       const operation = /^[A-Z][A-Za-z0-9]{0,63}$/.test(named) ? named : '';
-      const bytes = await readBody(req);
       if (operation) calls[operation] = (calls[operation] ?? 0) + 1;
-      if (req.method !== 'POST' || !operation) {
-        sendError(res, new ServiceError(400, 'UnknownOperationException', 'Expected POST / with X-Amz-Target: secretsmanager.<Operation>.'));
-        return;
+      if (method !== 'POST' || !operation) {
+        return errorReply(new ServiceError(400, 'UnknownOperationException', 'Expected POST / with X-Amz-Target: secretsmanager.<Operation>.'));
       }
       const body = bytes === undefined ? undefined : parseJsonObject(bytes);
-      if (body === undefined) {
-        sendError(res, new ServiceError(400, 'SerializationException', 'The request body is not a JSON object (or is over 1 MiB).'));
-        return;
-      }
+      if (body === undefined) return errorReply(new ServiceError(400, 'SerializationException', 'The request body is not a JSON object (or is over 1 MiB).'));
       const active = fault;
       if (active?.kind === 'delay') {
-        const timer = setTimeout(() => {
-          delayed.delete(timer);
-          answer(res, operation, body);
-        }, active.ms);
-        delayed.add(timer);
-        return;
+        return new Promise<Reply | undefined>((resolve) => {
+          const timer = setTimeout(() => {
+            delayed.delete(timer);
+            resolve(answer(operation, body));
+          }, active.ms);
+          delayed.set(timer, () => resolve(undefined));
+        });
       }
-      if (active) {
-        sendError(res, FAULT_ERRORS[active.kind]);
-        return;
+      if (active) return errorReply(FAULT_ERRORS[active.kind]);
+      return answer(operation, body);
+    },
+    dropDelayed() {
+      for (const [timer, drop] of delayed) {
+        clearTimeout(timer);
+        drop();
       }
-      answer(res, operation, body);
-    })();
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-
-  return {
-    endpoint,
+      delayed.clear();
+    },
     put,
     promotePending(secretId) {
       const secret = store.find(secretId);
@@ -559,13 +562,103 @@ export async function startSecretsManagerStandIn(options: SecretsManagerStandInO
     setFault(next) {
       fault = next;
     },
+  };
+}
+
+/** Starts the stand-in; resolves once it listens. */
+export async function startSecretsManagerStandIn(options: SecretsManagerStandInOptions = {}): Promise<SecretsManagerStandIn> {
+  const host = options.host ?? '127.0.0.1';
+  const { reply, dropDelayed, ...core } = standInCore(options);
+
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const bytes = await readBody(req);
+      const answer = await reply(req.method, req.headers['x-amz-target'] as string | undefined, bytes);
+      // Closed, or the client gave up (its requestTimeout) before the answer was ready.
+      if (!answer || res.destroyed || res.writableEnded) return;
+      res.writeHead(answer.status, answer.headers);
+      res.end(answer.body);
+    })();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  return {
+    ...core,
+    endpoint,
     close() {
-      for (const timer of delayed) clearTimeout(timer);
-      delayed.clear();
+      dropDelayed();
       return new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
     },
+  };
+}
+
+export interface InProcessClientOptions {
+  /** Per attempt, like the Node HTTP handler's requestTimeout with throwOnRequestTimeout. Default as the functions' client. */
+  readonly requestTimeoutMs?: number;
+}
+
+/** The stand-in reached in process: the same store, rules, faults and counters, with no server or socket. */
+export interface InProcessSecretsManager extends Omit<SecretsManagerStandIn, 'endpoint' | 'close'> {
+  /**
+   * A real SecretsManagerClient whose requests this stand-in answers in the same process: the SDK
+   * serialises each call to the service's JSON protocol and reads the answer back as it would from AWS
+   * (its retries included), but no socket is opened, so fake timers drive a `delay` fault, the client's
+   * request timeout and the code under test alike.
+   */
+  client(options?: InProcessClientOptions): SecretsManagerClient;
+}
+
+/** The stand-in without a server, for tests (fake timers) and benchmarks; `startSecretsManagerStandIn` adds the HTTP server. */
+export function createSecretsManagerStandIn(options: SecretsManagerStandInOptions = {}): InProcessSecretsManager {
+  const { reply, dropDelayed: _drop, ...core } = standInCore(options);
+  const requestHandler = (requestTimeoutMs: number) => ({
+    handle(request: { method: string; headers: Record<string, string>; body?: unknown }, handlerOptions: { abortSignal?: { aborted: boolean; reason?: unknown } & Partial<Pick<AbortSignal, 'addEventListener'>> } = {}) {
+      const target = Object.entries(request.headers).find(([name]) => name.toLowerCase() === 'x-amz-target')?.[1];
+      const { body } = request;
+      const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body instanceof Uint8Array ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : Buffer.alloc(0);
+      return new Promise<{ response: { statusCode: number; headers: Record<string, string>; body: Uint8Array } }>((resolve, reject) => {
+        const signal = handlerOptions.abortSignal;
+        if (signal?.aborted) {
+          reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' }));
+          return;
+        }
+        const timer = setTimeout(() => reject(Object.assign(new Error(`Connection timed out after ${requestTimeoutMs} ms`), { name: 'TimeoutError' })), requestTimeoutMs);
+        signal?.addEventListener?.('abort', () => {
+          clearTimeout(timer);
+          reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' }));
+        });
+        void reply(request.method, target, bytes).then((answer) => {
+          clearTimeout(timer);
+          if (answer) resolve({ response: { statusCode: answer.status, headers: answer.headers, body: new TextEncoder().encode(answer.body) } });
+        });
+      });
+    },
+    updateHttpClientConfig: () => undefined,
+    httpHandlerConfigs: () => ({}),
+    destroy: () => undefined,
+  });
+  return {
+    ...core,
+    client: (clientOptions = {}) =>
+      new SecretsManagerClient({
+        region: options.region ?? 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        // As the functions' client retries (shared/secrets/cache.ts).
+        maxAttempts: 2,
+        retryStrategy: SECRETS_MANAGER_RETRY,
+        requestHandler: requestHandler(clientOptions.requestTimeoutMs ?? SECRETS_MANAGER_REQUEST_TIMEOUT_MS),
+      }),
   };
 }

@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@a
 import { defaultDynamoDbClient } from '../aws/dynamodb-client.js';
 import { normaliseEmail, parseCustomerProfile } from './parse.js';
 import type { CustomerDirectory, CustomerProfile, LookupOptions } from './profile.js';
-import { CUSTOMERS_TABLE } from './table.js';
+import { CUSTOMERS_TABLE, fitsKey } from './table.js';
 
 /**
  * Customers in one DynamoDB table (layout: shared/customers/table.ts).
@@ -85,16 +85,18 @@ export class DynamoDbDirectory implements CustomerDirectory {
   }
 
   async findByUserId(userId: string, options: LookupOptions = {}): Promise<CustomerProfile | undefined> {
-    // An empty key is a ValidationException in DynamoDB (a 503); to the caller it is simply unknown.
-    if (userId.length === 0) return undefined;
-    const item = await this.getItem(CUSTOMERS_TABLE.userKey(userId), false, options.signal);
+    // An empty or over-long key is a ValidationException in DynamoDB (a 503); to the caller it is simply unknown.
+    const key = CUSTOMERS_TABLE.userKey(userId);
+    if (userId.length === 0 || !fitsKey(key)) return undefined;
+    const item = await this.getItem(key, false, options.signal);
     return item ? profileFromItem(item) : undefined;
   }
 
   async findBySessionId(sessionId: string, options: LookupOptions = {}): Promise<CustomerProfile | undefined> {
-    if (sessionId.length === 0) return undefined;
+    const key = CUSTOMERS_TABLE.sessionKey(sessionId);
+    if (sessionId.length === 0 || !fitsKey(key)) return undefined;
     // Strongly consistent: the app records a session moments before the platform asks about it.
-    const session = await this.getItem(CUSTOMERS_TABLE.sessionKey(sessionId), true, options.signal);
+    const session = await this.getItem(key, true, options.signal);
     if (!session) return undefined;
     // DynamoDB's TTL deletion lags expiry by up to days: an expired item must be ignored, not trusted.
     const expiresAt = session[CUSTOMERS_TABLE.ttlAttribute];
@@ -106,7 +108,7 @@ export class DynamoDbDirectory implements CustomerDirectory {
 
   async findByEmail(email: string, options: LookupOptions = {}): Promise<CustomerProfile | undefined> {
     const emailLower = normaliseEmail(email);
-    if (emailLower.length === 0) return undefined;
+    if (emailLower.length === 0 || !fitsKey(emailLower)) return undefined;
     options.signal?.throwIfAborted();
     const result = await this.client.send(
       new QueryCommand({

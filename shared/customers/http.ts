@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { defaultSecretsManagerClient, secretForKey } from '../secrets/cache.js';
+import { defaultSecretsManagerClient, readSecretKey, SECRET_PROBLEMS } from '../secrets/cache.js';
 import { normaliseEmail, parseCustomerProfile } from './parse.js';
 import type { CustomerDirectory, CustomerProfile, LookupOptions } from './profile.js';
 
@@ -23,8 +23,9 @@ import type { CustomerDirectory, CustomerProfile, LookupOptions } from './profil
  *     "value": 4200, "attributes": { ... }, "actions": { "Profile": "https://..." } }
  *   (CustomerProfile in shared/customers/profile.ts; `null` counts as absent, unknown fields are ignored).
  *
- * Answers: 404 is "not found" (`undefined`). Any other non-2xx status, a redirect, a body that is not
- * a profile, or no answer within `timeoutMs` throws, and the handler answers the platform 503 so it
+ * Answers: 404 (and 414 URI Too Long: an id longer than any the API holds) is "not found"
+ * (`undefined`). Any other non-2xx status, a redirect, a body that is not a profile, or no answer
+ * within `timeoutMs` throws, and the handler answers the platform 503 so it
  * retries. A 401 re-reads the token once (it may just have been rotated) and retries with the new one.
  * Keep the API fast: the platforms give the whole callback a budget of a few seconds.
  */
@@ -124,7 +125,8 @@ export class HttpDirectory implements CustomerDirectory {
         response = await this.send(url, fresh, signal);
       }
     }
-    if (response.status === 404) {
+    // 414 URI Too Long: no user has an id (or email) that long, so it is unknown rather than a failure.
+    if (response.status === 404 || response.status === 414) {
       await discardBody(response);
       return undefined;
     }
@@ -176,27 +178,37 @@ export function bearerTokenFromSecret(secretId: string, client?: SecretsManagerC
   let cached: { readonly token: string; readonly fetchedAt: number } | undefined;
   let lastAttemptAt = Number.NEGATIVE_INFINITY;
   let inFlight: Promise<string> | undefined;
+  let lastError: unknown;
 
   const read = async (): Promise<string> => {
     secrets ??= defaultSecretsManagerClient();
     const result = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
-    const token = result.SecretString === undefined ? undefined : secretForKey(result.SecretString, 'token');
-    if (token === undefined) throw new Error(`secret ${secretId} holds no bearer token (expected the token or {"token": "..."})`);
-    return token;
+    const read = readSecretKey(result.SecretString ?? '', 'token');
+    if (read.kind === 'misconfigured') throw new Error(`secret ${secretId} is misconfigured: ${SECRET_PROBLEMS[read.problem]}`);
+    if (read.kind === 'absent') throw new Error(`secret ${secretId} holds no bearer token (expected the token or {"token": "..."})`);
+    return read.value;
   };
 
   return async (request: TokenRequest = {}) => {
     const at = now();
     const mayRetry = at - lastAttemptAt >= minRefreshIntervalMs;
     const expired = cached === undefined || at - cached.fetchedAt >= ttlMs;
-    const wanted = cached === undefined || (expired && mayRetry) || (request.refresh === true && mayRetry);
-    if (!wanted && cached) return cached.token;
+    const wanted = (expired || request.refresh === true) && mayRetry;
+    if (!wanted && !inFlight) {
+      if (cached) return cached.token;
+      // Nothing read yet and the last read failed within the interval: no call (a flood costs one per interval).
+      throw lastError;
+    }
     if (!inFlight) {
       lastAttemptAt = at;
       inFlight = read()
         .then((token) => {
           cached = { token, fetchedAt: now() };
           return token;
+        })
+        .catch((error: unknown) => {
+          lastError = error;
+          throw error;
         })
         .finally(() => {
           inFlight = undefined;

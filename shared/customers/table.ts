@@ -14,7 +14,17 @@ export const CUSTOMERS_TABLE = {
   sessionKey: (sessionId: string) => `SESSION#${sessionId}`,
   /** How long a recorded session keeps identifying its user unless the caller says otherwise. */
   defaultSessionTtlSeconds: 7 * 24 * 3600,
+  /**
+   * DynamoDB's limit on a partition key value (the table's and the email index's), in UTF-8 bytes. No
+   * item can have a longer key, so a lookup by one is "unknown", not a ValidationException (a 503).
+   */
+  maxKeyBytes: 2048,
 } as const;
+
+/** Whether a key value can exist in the table at all. */
+export function fitsKey(key: string): boolean {
+  return Buffer.byteLength(key, 'utf8') <= CUSTOMERS_TABLE.maxKeyBytes;
+}
 
 /**
  * The de-duplication table: one item per delivered (or in-flight) webhook event.

@@ -2,9 +2,11 @@ import {
   GetSecretValueCommand,
   ListSecretVersionIdsCommand,
   SecretsManagerClient,
+  type GetSecretValueCommandOutput,
   type SecretVersionsListEntry,
 } from '@aws-sdk/client-secrets-manager';
 import { ENV, numberFromEnv, type EnvName } from '../config.js';
+import { withDeadline } from '../deadline.js';
 import { describeError, logger as defaultLogger, type Logger } from '../log.js';
 import { sdkClientConfig } from '../aws/client-config.js';
 
@@ -17,6 +19,19 @@ export interface SecretVersion {
   readonly secretString: string;
 }
 
+/**
+ * What an operator can get wrong in a secret's value, each of which would otherwise turn every
+ * request into a silent 401 (or, for a plain string on Bullseye, let one key verify both routes).
+ */
+export type SecretProblem = 'surrounding_whitespace' | 'invalid_json' | 'not_a_string' | 'plain_string_for_several_keys';
+
+export const SECRET_PROBLEMS: Record<SecretProblem, string> = {
+  surrounding_whitespace: 'the value has leading or trailing whitespace or a newline, which the platform does not sign with',
+  invalid_json: 'the value looks like JSON but does not parse as a JSON object (truncated or mistyped)',
+  not_a_string: "the key's value in the JSON object is not a string",
+  plain_string_for_several_keys: 'the value is a plain string, but this provider signs with several keys: store a JSON object with each key',
+};
+
 export type CandidatesResult =
   | {
       readonly ok: true;
@@ -24,16 +39,34 @@ export type CandidatesResult =
       readonly secrets: readonly string[];
       readonly stages: readonly SecretStage[];
     }
-  | { readonly ok: false; readonly reason: 'secrets_unavailable' };
+  | { readonly ok: false; readonly reason: 'secrets_unavailable'; readonly retryAfterSeconds: number }
+  | { readonly ok: false; readonly reason: 'secret_misconfigured'; readonly key: string; readonly problem: SecretProblem };
+
+/** How one request asks for candidates. */
+export interface CandidatesOptions {
+  /**
+   * Every key the provider's secret holds (the registry's `secretKeys`): a plain-string secret is
+   * refused when there are several. Default: the requested key alone.
+   */
+  readonly keys?: readonly string[];
+  /**
+   * How long to wait for Secrets Manager when nothing usable is cached; past it the answer is
+   * `secrets_unavailable` and the fetch carries on for the next request. Default: wait for the fetch,
+   * which the client's own timeouts bound.
+   */
+  readonly waitMs?: number;
+}
 
 export interface SecretsCacheOptions {
   readonly client?: SecretsManagerClient;
-  /** How long a fetched set of versions is served before it is checked again. */
+  /** How long a fetched set of versions is served before it is checked again (in the background). */
   readonly ttlMs?: number;
   /** How long AWSPREVIOUS keeps verifying after AWSCURRENT was created. */
   readonly previousGraceMs?: number;
-  /** The least time between two fetches forced by a mismatch or retried after a failure. */
+  /** The least time between two fetches of one secret, whatever asks (TTL, a mismatch, a retry after a failure). */
   readonly minRefreshIntervalMs?: number;
+  /** How long after its last successful fetch a secret may still be served while Secrets Manager fails. */
+  readonly maxStaleMs?: number;
   readonly now?: () => number;
   readonly logger?: Logger;
 }
@@ -42,7 +75,15 @@ export const SECRETS_DEFAULTS = {
   ttlMs: 300_000,
   previousGraceMs: 3_600_000,
   minRefreshIntervalMs: 30_000,
+  maxStaleMs: 86_400_000,
 } as const;
+
+/**
+ * The Secrets Manager client's per-call timeout. Longer than the shorter providers' waits on purpose:
+ * a Secrets Manager that answers in 2.5 s still fills the cache in the background for the next
+ * request, where a timeout equal to the wait would never let it succeed.
+ */
+export const SECRETS_MANAGER_REQUEST_TIMEOUT_MS = 3_000;
 
 /**
  * Values the CDK stack writes into a new secret so its keys are visible in the console.
@@ -50,21 +91,42 @@ export const SECRETS_DEFAULTS = {
  */
 export const PLACEHOLDER_PREFIX = 'REPLACE_WITH_';
 
-/** The signing secret for `key` in one secret value: a plain string, or a JSON object of named keys. */
-export function secretForKey(secretString: string, key: string): string | undefined {
+export type KeyValue =
+  | { readonly kind: 'secret'; readonly value: string }
+  /** Not set: no such key, an empty value, or the CDK stack's placeholder. */
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'misconfigured'; readonly problem: SecretProblem };
+
+const ABSENT: KeyValue = { kind: 'absent' };
+
+/**
+ * The signing secret for `key` in one stored secret value: a JSON object of named keys, or (for a
+ * provider with one key) a plain string. A value the platform cannot be signing with is named as
+ * misconfigured instead of being used: whitespace around it, JSON that does not parse, a plain string
+ * where several keys are needed. `keys` is every key the provider's secret holds.
+ */
+export function readSecretKey(secretString: string, key: string, keys: readonly string[] = [key]): KeyValue {
   const text = secretString.trim();
-  let value: unknown = secretString;
-  if (text.startsWith('{')) {
+  if (text.startsWith('{') || text.startsWith('[')) {
+    let parsed: unknown;
     try {
-      const parsed: unknown = JSON.parse(text);
-      value = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>)[key] : undefined;
+      parsed = JSON.parse(text);
     } catch {
-      // Not JSON after all: a plain-string secret that happens to start with a brace.
-      value = secretString;
+      return { kind: 'misconfigured', problem: 'invalid_json' };
     }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { kind: 'misconfigured', problem: 'invalid_json' };
+    return keyValue(Object.hasOwn(parsed, key) ? (parsed as Record<string, unknown>)[key] : undefined);
   }
-  if (typeof value !== 'string' || value.length === 0 || value.startsWith(PLACEHOLDER_PREFIX)) return undefined;
-  return value;
+  if (text.length > 0 && keys.length > 1) return { kind: 'misconfigured', problem: 'plain_string_for_several_keys' };
+  return keyValue(secretString);
+}
+
+function keyValue(value: unknown): KeyValue {
+  if (value === undefined || value === null || value === '') return ABSENT;
+  if (typeof value !== 'string') return { kind: 'misconfigured', problem: 'not_a_string' };
+  if (value.startsWith(PLACEHOLDER_PREFIX)) return ABSENT;
+  if (value.trim() !== value) return { kind: 'misconfigured', problem: 'surrounding_whitespace' };
+  return { kind: 'secret', value };
 }
 
 interface CacheEntry {
@@ -72,18 +134,52 @@ interface CacheEntry {
   fetchedAt: number;
   /** When AWSPREVIOUS stops verifying: checked on every use, not only at the next fetch. */
   previousUntil: number;
-  /**
-   * Candidates per `key`, worked out once per fetch instead of parsing JSON per request: one map while
-   * AWSPREVIOUS still verifies and one after, so the lookup key is the caller's own string, not one
-   * concatenated (and hashed afresh) on every request.
-   */
-  withPrevious?: Map<string, CandidatesResult>;
-  withoutPrevious?: Map<string, CandidatesResult>;
+  /** Candidates per key, worked out once per fetch: one map while AWSPREVIOUS still verifies and one after. */
+  withPrevious: Map<string, CandidatesResult>;
+  withoutPrevious: Map<string, CandidatesResult>;
+  /** A key's AWSCURRENT value is misconfigured: the entry is re-checked after the refresh interval, not the TTL, so a fix shows quickly. */
+  misconfigured: boolean;
 }
 
-/** Default client: short timeouts so a slow Secrets Manager cannot eat a provider's whole time budget. */
+/** What the cache knows about one secret. */
+interface SecretState {
+  /** The last successful fetch. */
+  entry?: CacheEntry;
+  /** When the last fetch started or settled, whichever is later: the next may start one interval after. */
+  lastActivityAt: number;
+  /** The last fetch failed (a negative cache entry): while the interval runs, nothing is asked. */
+  failed: boolean;
+  inFlight?: Promise<CacheEntry | undefined>;
+}
+
+/** Node's codes for a connection that broke before any answer came back. */
+const BROKEN_CONNECTION_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED']);
+
+const retryToken = (count: number) => ({ getRetryCount: () => count, getRetryDelay: () => 0 });
+
+/**
+ * The Secrets Manager client's retries: one, and only for a connection that broke before any answer
+ * (typically a kept-alive socket the service closed while the container was frozen), a call Secrets
+ * Manager never answered. Throttling, 5xx, access denied and timeouts are not retried: the cache's
+ * refresh interval is the retry, so a throttled Secrets Manager receives one call, not two.
+ */
+export const SECRETS_MANAGER_RETRY = {
+  acquireInitialRetryToken: async () => retryToken(0),
+  refreshRetryTokenForRetry: async (
+    previous: { getRetryCount(): number },
+    info: { readonly error?: { readonly code?: string; readonly $metadata?: { readonly httpStatusCode?: number } } },
+  ) => {
+    const { error } = info;
+    const broken = error?.code !== undefined && BROKEN_CONNECTION_CODES.has(error.code) && error.$metadata?.httpStatusCode === undefined;
+    if (!broken || previous.getRetryCount() >= 1) throw error;
+    return retryToken(previous.getRetryCount() + 1);
+  },
+  recordSuccess: () => undefined,
+};
+
+/** Default client: the retry policy above and a short per-call timeout. */
 export function defaultSecretsManagerClient(): SecretsManagerClient {
-  return new SecretsManagerClient(sdkClientConfig(2_000));
+  return new SecretsManagerClient({ ...sdkClientConfig(SECRETS_MANAGER_REQUEST_TIMEOUT_MS), retryStrategy: SECRETS_MANAGER_RETRY });
 }
 
 function stageOf(entry: SecretVersionsListEntry): SecretStage | undefined {
@@ -96,11 +192,27 @@ function stageOf(entry: SecretVersionsListEntry): SecretStage | undefined {
 
 const STAGE_ORDER: Record<SecretStage, number> = { AWSCURRENT: 0, AWSPENDING: 1, AWSPREVIOUS: 2 };
 
+function valueOfOutput(got: GetSecretValueCommandOutput): string {
+  return got.SecretString ?? (got.SecretBinary ? Buffer.from(got.SecretBinary).toString('utf8') : '');
+}
+
 /**
  * Signing secrets from AWS Secrets Manager, cached in the container.
  *
- * One refresh costs one `ListSecretVersionIds` call, plus one `GetSecretValue` for each version it
- * has not seen before (a version's value never changes, so values are kept by version id).
+ * Calls: a cold container asks for the versions (`ListSecretVersionIds`) and the AWSCURRENT value
+ * (`GetSecretValue`) at once; a refresh asks for the versions, plus one `GetSecretValue` for each
+ * version it has not seen before (a version's value never changes, so values are kept by version id).
+ * Whatever asks for a fetch (the TTL, a mismatch, a retry after a failure), at most one starts per
+ * `minRefreshIntervalMs` per secret, concurrent askers share it, and a failure is remembered for the
+ * interval (a negative cache): a flood makes one fetch per interval, cold or warm.
+ *
+ * Time: a cached secret is answered at once, even past its TTL (it is refreshed in the background);
+ * only a request with nothing usable cached waits, for at most its `waitMs`.
+ *
+ * Staleness: while Secrets Manager fails, a cached secret keeps verifying for `maxStaleMs` after its
+ * last successful fetch, with a warning each time it is served; after that, requests are refused
+ * (`secret_stale_expired` in the log, which the stack alarms on).
+ *
  * Rotation is honoured both ways: AWSPENDING verifies as soon as it is staged, AWSPREVIOUS for a
  * grace period after AWSCURRENT was created.
  */
@@ -109,117 +221,194 @@ export class SecretsCache {
   private readonly ttlMs: number;
   private readonly previousGraceMs: number;
   private readonly minRefreshIntervalMs: number;
+  private readonly maxStaleMs: number;
   private readonly now: () => number;
   private readonly logger: Logger;
-  private readonly entries = new Map<string, CacheEntry>();
+  private readonly states = new Map<string, SecretState>();
   private readonly valuesByVersion = new Map<string, string>();
-  private readonly inFlight = new Map<string, Promise<CacheEntry | undefined>>();
-  private readonly lastAttemptAt = new Map<string, number>();
 
   constructor(options: SecretsCacheOptions = {}) {
     this.client = options.client ?? defaultSecretsManagerClient();
     this.ttlMs = options.ttlMs ?? SECRETS_DEFAULTS.ttlMs;
     this.previousGraceMs = options.previousGraceMs ?? SECRETS_DEFAULTS.previousGraceMs;
     this.minRefreshIntervalMs = options.minRefreshIntervalMs ?? SECRETS_DEFAULTS.minRefreshIntervalMs;
+    this.maxStaleMs = options.maxStaleMs ?? SECRETS_DEFAULTS.maxStaleMs;
     this.now = options.now ?? Date.now;
     this.logger = options.logger ?? defaultLogger;
   }
 
-  /** The candidate signing secrets for one key of a secret; fetches only when the cache is stale. */
-  async candidates(secretId: string, key: string): Promise<CandidatesResult> {
-    const fresh = this.cachedCandidates(secretId, key);
-    if (fresh) return fresh;
-    let entry = this.entries.get(secretId);
-    const mayRetry = this.now() - (this.lastAttemptAt.get(secretId) ?? -Infinity) >= this.minRefreshIntervalMs;
-    // A failed refresh is not retried on every request: stale values keep serving until the interval passes.
-    if (!entry || mayRetry) entry = (await this.refresh(secretId)) ?? entry;
-    if (!entry) return { ok: false, reason: 'secrets_unavailable' };
-    return this.forKey(entry, key, this.now());
-  }
-
-  /**
-   * The candidates when a fresh entry is cached, as a value rather than a promise: the warm path every
-   * request takes skips an await. Undefined means "ask `candidates`" (nothing cached yet, or stale).
-   */
-  cachedCandidates(secretId: string, key: string): CandidatesResult | undefined {
-    const entry = this.entries.get(secretId);
-    if (!entry) return undefined;
+  /** The candidate signing secrets for one key of a secret. */
+  async candidates(secretId: string, key: string, options: CandidatesOptions = {}): Promise<CandidatesResult> {
+    const keys = options.keys ?? [key];
+    const state = this.stateOf(secretId);
     const nowMs = this.now();
-    return nowMs - entry.fetchedAt >= this.ttlMs ? undefined : this.forKey(entry, key, nowMs);
+    const entry = state.entry;
+    if (entry) {
+      const ageMs = nowMs - entry.fetchedAt;
+      if (ageMs < (entry.misconfigured ? this.minRefreshIntervalMs : this.ttlMs)) return this.forKey(secretId, entry, key, keys, nowMs);
+      if (ageMs < this.maxStaleMs) {
+        // Past the TTL: answer from the cache now, and check for new versions in the background.
+        void this.startFetch(secretId, state);
+        // Every stale answer is logged; a warning once a refresh has failed (stale on error), else routine.
+        this.logger.log(state.failed ? 'warn' : 'info', {
+          message: state.failed ? 'Secrets Manager is failing: serving the cached signing secret' : 'serving the cached signing secret while it is refreshed',
+          outcome: 'secret_stale_served',
+          secretId,
+          ageSeconds: Math.floor(ageMs / 1000),
+        });
+        return this.forKey(secretId, entry, key, keys, nowMs);
+      }
+      // Past the ceiling only matters when Secrets Manager is failing; after an idle day it is simply refetched.
+      if (state.failed) {
+        this.logger.error({
+          message: 'the cached signing secret is past SECRETS_MAX_STALE_SECONDS and Secrets Manager is still failing: refusing it',
+          outcome: 'secret_stale_expired',
+          secretId,
+          ageSeconds: Math.floor(ageMs / 1000),
+        });
+      }
+    }
+    // Nothing usable cached: wait for a fetch, for at most waitMs.
+    const fetched = await this.waitForFetch(secretId, state, options.waitMs);
+    if (fetched === 'timeout') return { ok: false, reason: 'secrets_unavailable', retryAfterSeconds: 1 };
+    if (!fetched) return { ok: false, reason: 'secrets_unavailable', retryAfterSeconds: this.secondsUntilNextFetch(state) };
+    return this.forKey(secretId, fetched, key, keys, this.now());
   }
 
   /**
-   * Called when no candidate verified: fetches once more unless that was done within the minimum
-   * interval, so a flood of bad signatures costs at most one call per interval. True when the
-   * versions changed and verification is worth retrying.
+   * Called when no candidate verified: fetches once more unless a fetch started or ended within the
+   * minimum interval (a fetch already running is joined), so a flood of bad signatures costs at most
+   * one fetch per interval. Waits at most `waitMs`. True when the versions changed and verification
+   * is worth retrying.
    */
-  async refreshAfterMismatch(secretId: string): Promise<boolean> {
-    const last = this.lastAttemptAt.get(secretId) ?? -Infinity;
-    if (this.now() - last < this.minRefreshIntervalMs) return false;
-    const before = this.entries.get(secretId);
-    const after = await this.refresh(secretId);
-    if (!after) return false;
+  async refreshAfterMismatch(secretId: string, options: Pick<CandidatesOptions, 'waitMs'> = {}): Promise<boolean> {
+    const state = this.stateOf(secretId);
+    const before = state.entry;
+    const after = await this.waitForFetch(secretId, state, options.waitMs);
+    if (after === 'timeout' || !after) return false;
     return !before || versionKey(before) !== versionKey(after);
   }
 
-  private forKey(entry: CacheEntry, key: string, nowMs: number): CandidatesResult {
-    const previousExpired = nowMs >= entry.previousUntil;
-    const memo = previousExpired ? (entry.withoutPrevious ??= new Map()) : (entry.withPrevious ??= new Map());
-    let result = memo.get(key);
-    if (!result) {
-      result = candidatesFor(entry, key, previousExpired);
-      memo.set(key, result);
-    }
-    return result;
+  private stateOf(secretId: string): SecretState {
+    let state = this.states.get(secretId);
+    if (!state) this.states.set(secretId, (state = { lastActivityAt: -Infinity, failed: false }));
+    return state;
   }
 
-  /** One fetch per secret at a time: concurrent callers share the same promise. */
-  private refresh(secretId: string): Promise<CacheEntry | undefined> {
-    const running = this.inFlight.get(secretId);
-    if (running) return running;
-    this.lastAttemptAt.set(secretId, this.now());
-    const promise = this.fetch(secretId)
-      .then((entry) => {
-        this.entries.set(secretId, entry);
+  private secondsUntilNextFetch(state: SecretState): number {
+    return Math.max(1, Math.ceil((state.lastActivityAt + this.minRefreshIntervalMs - this.now()) / 1000));
+  }
+
+  /** The running fetch, or a new one when the interval allows; undefined when it does not. */
+  private startFetch(secretId: string, state: SecretState): Promise<CacheEntry | undefined> | undefined {
+    if (state.inFlight) return state.inFlight;
+    if (this.now() - state.lastActivityAt < this.minRefreshIntervalMs) return undefined;
+    state.lastActivityAt = this.now();
+    // The AWSCURRENT value alongside the version list when nothing is cached (one round trip instead of
+    // two on a cold start), but not after a failure: retries stay at one call per interval.
+    const askCurrentAtOnce = !state.entry && !state.failed;
+    const running = this.fetch(secretId, askCurrentAtOnce).then(
+      (entry) => {
+        state.entry = entry;
+        state.failed = false;
         return entry;
-      })
-      .catch((error: unknown) => {
-        const cached = this.entries.get(secretId);
+      },
+      (error: unknown) => {
+        state.failed = true;
         this.logger.warn({
-          message: cached ? 'secrets manager failed; serving cached secret' : 'secrets manager failed; nothing cached',
-          outcome: cached ? 'secret_stale_served' : 'secret_unavailable',
+          message: state.entry ? 'secrets manager failed; the cached secret is served until it recovers or goes past SECRETS_MAX_STALE_SECONDS' : 'secrets manager failed; nothing cached',
+          outcome: state.entry ? 'secret_refresh_failed' : 'secret_unavailable',
           secretId,
           ...describeError(error),
         });
         return undefined;
-      })
-      .finally(() => this.inFlight.delete(secretId));
-    this.inFlight.set(secretId, promise);
-    return promise;
+      },
+    );
+    state.inFlight = running.finally(() => {
+      state.inFlight = undefined;
+      state.lastActivityAt = this.now();
+    });
+    return state.inFlight;
   }
 
-  private async fetch(secretId: string): Promise<CacheEntry> {
-    const listed = await this.client.send(new ListSecretVersionIdsCommand({ SecretId: secretId, IncludeDeprecated: false, MaxResults: 100 }));
+  private async waitForFetch(secretId: string, state: SecretState, waitMs: number | undefined): Promise<CacheEntry | undefined | 'timeout'> {
+    const fetching = this.startFetch(secretId, state);
+    if (!fetching) return undefined;
+    if (waitMs === undefined) return fetching;
+    const waited = await withDeadline(waitMs, () => fetching);
+    return waited.ok ? waited.value : 'timeout';
+  }
+
+  private forKey(secretId: string, entry: CacheEntry, key: string, keys: readonly string[], nowMs: number): CandidatesResult {
+    const previousExpired = nowMs >= entry.previousUntil;
+    const memo = previousExpired ? entry.withoutPrevious : entry.withPrevious;
+    const memoKey = keys.length === 1 ? key : `${key}\u0000${keys.length}`;
+    let result = memo.get(memoKey);
+    if (!result) {
+      result = this.candidatesFor(secretId, entry, key, keys, previousExpired);
+      memo.set(memoKey, result);
+    }
+    return result;
+  }
+
+  /**
+   * The well-formed values for `key`, current first. A misconfigured AWSCURRENT refuses the key (503,
+   * logged once per fetch with the key and the problem, never the value); a misconfigured pending or
+   * previous version is left out and logged.
+   */
+  private candidatesFor(secretId: string, entry: CacheEntry, key: string, keys: readonly string[], previousExpired: boolean): CandidatesResult {
+    const secrets: string[] = [];
+    const stages: SecretStage[] = [];
+    for (const version of entry.versions) {
+      if (version.stage === 'AWSPREVIOUS' && previousExpired) continue;
+      const read = readSecretKey(version.secretString, key, keys);
+      if (read.kind === 'misconfigured') {
+        this.logger.error({ message: `signing secret misconfigured: ${SECRET_PROBLEMS[read.problem]}`, outcome: 'secret_misconfigured', secretId, key, stage: version.stage, problem: read.problem });
+        if (version.stage === 'AWSCURRENT') {
+          entry.misconfigured = true;
+          return { ok: false, reason: 'secret_misconfigured', key, problem: read.problem };
+        }
+        continue;
+      }
+      if (read.kind === 'secret' && !secrets.includes(read.value)) {
+        secrets.push(read.value);
+        stages.push(version.stage);
+      }
+    }
+    return { ok: true, secrets, stages };
+  }
+
+  private async fetch(secretId: string, askCurrentAtOnce: boolean): Promise<CacheEntry> {
+    const listing = this.client.send(new ListSecretVersionIdsCommand({ SecretId: secretId, IncludeDeprecated: false, MaxResults: 100 }));
+    const current = askCurrentAtOnce ? this.client.send(new GetSecretValueCommand({ SecretId: secretId })) : undefined;
+    // Its failure is read below, or not at all when the listing fails first: never an unhandled rejection.
+    current?.catch(() => undefined);
+    const listed = await listing;
+    if (current) {
+      const got = await current;
+      if (got.VersionId) this.valuesByVersion.set(`${secretId}\u0000${got.VersionId}`, valueOfOutput(got));
+    }
     const staged = (listed.Versions ?? [])
       .map((v) => ({ entry: v, stage: stageOf(v) }))
       .filter((v): v is { entry: SecretVersionsListEntry; stage: SecretStage } => v.stage !== undefined && !!v.entry.VersionId);
-    const current = staged.find((v) => v.stage === 'AWSCURRENT');
-    if (!current) throw new Error(`secret has no AWSCURRENT version`);
-    const currentCreated = current.entry.CreatedDate?.getTime() ?? 0;
+    const currentVersion = staged.find((v) => v.stage === 'AWSCURRENT');
+    if (!currentVersion) throw new Error(`secret has no AWSCURRENT version`);
+    const currentCreated = currentVersion.entry.CreatedDate?.getTime() ?? 0;
     const previousUntil = currentCreated + this.previousGraceMs;
     const inGrace = this.now() < previousUntil;
     const wanted = staged
       .filter((v) => v.stage !== 'AWSPREVIOUS' || inGrace)
       .sort((a, b) => STAGE_ORDER[a.stage] - STAGE_ORDER[b.stage]);
 
+    // Values not seen before, all at once: during a rotation, pending and previous in one round trip.
+    const values = await Promise.all(wanted.map(({ entry, stage }) => this.valueOf(secretId, entry.VersionId!, stage === 'AWSCURRENT')));
     const versions: SecretVersion[] = [];
-    for (const { entry, stage } of wanted) {
-      const versionId = entry.VersionId!;
-      const secretString = await this.valueOf(secretId, versionId, stage === 'AWSCURRENT');
-      if (secretString !== undefined) versions.push({ versionId, stage, secretString });
-    }
+    wanted.forEach(({ entry, stage }, i) => {
+      const secretString = values[i];
+      if (secretString !== undefined) versions.push({ versionId: entry.VersionId!, stage, secretString });
+    });
     this.logger.info({ message: 'signing secret loaded', outcome: 'secret_loaded', secretId, versions: versions.length });
-    return { versions, fetchedAt: this.now(), previousUntil };
+    return { versions, fetchedAt: this.now(), previousUntil, withPrevious: new Map(), withoutPrevious: new Map(), misconfigured: false };
   }
 
   /** A version's value, fetched once. Only AWSCURRENT is required; another that fails is skipped. */
@@ -228,8 +417,7 @@ export class SecretsCache {
     const known = this.valuesByVersion.get(cacheKey);
     if (known !== undefined) return known;
     try {
-      const got = await this.client.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }));
-      const value = got.SecretString ?? (got.SecretBinary ? Buffer.from(got.SecretBinary).toString('utf8') : '');
+      const value = valueOfOutput(await this.client.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId })));
       this.valuesByVersion.set(cacheKey, value);
       return value;
     } catch (error) {
@@ -252,19 +440,6 @@ export function secretsCacheFromEnv(env: NodeJS.ProcessEnv = process.env, client
     ttlMs: seconds(ENV.secretsTtlSeconds, SECRETS_DEFAULTS.ttlMs),
     previousGraceMs: seconds(ENV.secretsPreviousGraceSeconds, SECRETS_DEFAULTS.previousGraceMs),
     minRefreshIntervalMs: seconds(ENV.secretsMinRefreshSeconds, SECRETS_DEFAULTS.minRefreshIntervalMs),
+    maxStaleMs: seconds(ENV.secretsMaxStaleSeconds, SECRETS_DEFAULTS.maxStaleMs),
   });
-}
-
-function candidatesFor(entry: CacheEntry, key: string, previousExpired: boolean): CandidatesResult {
-  const secrets: string[] = [];
-  const stages: SecretStage[] = [];
-  for (const version of entry.versions) {
-    if (version.stage === 'AWSPREVIOUS' && previousExpired) continue;
-    const secret = secretForKey(version.secretString, key);
-    if (secret !== undefined && !secrets.includes(secret)) {
-      secrets.push(secret);
-      stages.push(version.stage);
-    }
-  }
-  return { ok: true, secrets, stages };
 }

@@ -7,13 +7,15 @@ import { InMemoryLedger } from '../../shared/events/ledger.js';
 import { createLogger } from '../../shared/log.js';
 import { PROVIDERS } from '../../shared/providers.js';
 import { SecretsCache } from '../../shared/secrets/cache.js';
-import { manualClock, STUB_SECRET_ID, stubbedSecretsManager } from '../fixtures/stubbed-secrets-manager.js';
+import { manualClock, secretsManagerWith } from '../support/secrets-manager.js';
 import { EVENT_KINDS, type EventKind } from '../support/events.js';
 import { call, commonDeps, harness, mockedEventBus, NOW_MS, postJson, type Headers } from '../support/handler-harness.js';
 import { useS3 } from '../support/s3.js';
 
 /** The delivery bucket, on s3rver, for every test in the file. */
 const bucket = useS3();
+
+const STUB_SECRET_ID = 'webhooks/test';
 
 /**
  * Standard Webhooks (the spec, standard-webhooks.md; the official `standardwebhooks` library signs
@@ -55,7 +57,7 @@ function setup() {
 }
 
 const post = (raw: string, headers: Headers) => postJson(PATH, raw, headers);
-const secretsCalls = (s: ReturnType<typeof setup>) => s.h.secretsMock.calls().length;
+const secretsCalls = (s: ReturnType<typeof setup>) => s.h.secretsManager.totalCalls();
 
 describe.each(EVENT_KINDS)('standardwebhooks handler, %s event', (kind: EventKind) => {
   it(`a delivery signed by the official library is acknowledged and reaches the bus once, bytes as sent ${SPEC}`, async () => {
@@ -136,8 +138,8 @@ describe.each(EVENT_KINDS)('standardwebhooks handler, %s event', (kind: EventKin
 describe('standardwebhooks: rotation on both sides', () => {
   it(`a sender signing with its old and new secret during its rotation, and our AWSPENDING and AWSPREVIOUS versions, all verify ${SPEC}`, async () => {
     const clock = manualClock(NOW_MS);
-    const sm = stubbedSecretsManager({ value: { signingSecret: SECRET }, now: clock.now });
-    const secrets = new SecretsCache({ client: sm.client, now: clock.now, logger: createLogger(() => undefined) });
+    const { sm, client } = secretsManagerWith(STUB_SECRET_ID, { signingSecret: SECRET }, { now: clock.now });
+    const secrets = new SecretsCache({ client, now: clock.now, logger: createLogger(() => undefined) });
     const bus = mockedEventBus();
     const handler = createGenericWebhookHandler(provider, {
       secrets,
@@ -160,11 +162,11 @@ describe('standardwebhooks: rotation on both sides', () => {
     // The sender overlaps: every delivery carries a signature with each secret, only the old one is stored yet.
     expect(await send('msg_overlap_1', [NEW_SECRET, SECRET])).toBe(200);
     // Staged as AWSPENDING: the new secret alone verifies as soon as the cache sees it (a mismatch refreshes).
-    sm.stagePending(JSON.stringify({ signingSecret: NEW_SECRET }));
+    sm.put(STUB_SECRET_ID, JSON.stringify({ signingSecret: NEW_SECRET }), { stage: 'AWSPENDING' });
     clock.advance(30_000);
     expect(await send('msg_pending', [NEW_SECRET])).toBe(200);
     // Promoted: the old secret keeps verifying as AWSPREVIOUS in the grace period.
-    sm.rotate(JSON.stringify({ signingSecret: NEW_SECRET }));
+    sm.put(STUB_SECRET_ID, JSON.stringify({ signingSecret: NEW_SECRET }));
     clock.advance(300_000);
     expect(await send('msg_current', [NEW_SECRET])).toBe(200);
     expect(await send('msg_previous', [SECRET])).toBe(200);

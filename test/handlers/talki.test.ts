@@ -258,4 +258,10 @@ describe('talki handler against DynamoDbDirectory on dynalite', () => {
     expect((await call(handler, kind, signed('{"userToken":12345}'))).json).toEqual({ name: 'Numeric Nick', email: 'nick@example.com' });
     expectError(await call(handler, kind, signed('{"userToken":"usr_nobody"}')), 404);
   });
+
+  it(`talki: a userToken longer than DynamoDB's key limit is an unknown user (404), not 503 "directory unavailable" ${DOC}`, async () => {
+    const { handler, h } = setup(directory);
+    expectError(await call(handler, 'function-url', signed(JSON.stringify({ userToken: `usr_${'x'.repeat(3_000)}` }))), 404);
+    expect(h.logs.requests().at(-1)).toMatchObject({ outcome: 'unknown_user', status: 404 });
+  });
 });

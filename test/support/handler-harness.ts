@@ -1,58 +1,38 @@
 import { createHmac } from 'node:crypto';
-import {
-  GetSecretValueCommand,
-  ListSecretVersionIdsCommand,
-  ResourceNotFoundException,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { EventBridgeClient, PutEventsCommand, type PutEventsCommandInput } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { documentedRejection } from '../../shared/events/entry.js';
+import type { InProcessSecretsManager } from '../../local/stand-ins/secrets-manager.js';
 import type { CustomerDirectory } from '../../shared/customers/profile.js';
 import type { HttpResponse } from '../../shared/http/response.js';
 import type { LambdaHttpHandler } from '../../shared/handler.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import { SecretsCache } from '../../shared/secrets/cache.js';
 import { EVENT_KINDS, eventFor, type EventKind, type RequestSpec } from './events.js';
+import { secretsManagerWith } from './secrets-manager.js';
 
 /**
- * What the per-provider handler suites share: a Secrets Manager behind aws-sdk-client-mock (the real
- * SecretsCache runs on top of it), a logger whose lines the test can read, a fixed clock, signatures
+ * What the per-provider handler suites share: the Secrets Manager stand-in (the real SecretsCache
+ * and SDK client on top of it), a logger whose lines the test can read, a fixed clock, signatures
  * computed exactly as each platform's doc computes them, and one call that runs a request through
  * every AWS event shape.
  */
 
-export const SECRET_ID = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:webhooks/test-AbCdEf';
+export const SECRET_ID = 'webhooks/test';
 
 /** The clock every suite runs at: the doc's own sample timestamp (Buddy's `1717000000`). */
 export const NOW_SECONDS = 1_717_000_000;
 export const NOW_MS = NOW_SECONDS * 1000;
 
-function stubSecretsManager(client: SecretsManagerClient) {
-  return mockClient(client);
-}
-
-export type SecretsMock = ReturnType<typeof stubSecretsManager>;
-
 /**
- * A SecretsCache over a stubbed SecretsManagerClient: one AWSCURRENT version holding `value`
+ * A SecretsCache over the Secrets Manager stand-in holding one AWSCURRENT version of `value`
  * (a plain string, or an object of named keys stored as JSON, as the CDK stack writes it).
- * Only ListSecretVersionIds and GetSecretValue by VersionId answer, as the cache is meant to call them.
  */
-export function mockedSecrets(value: string | Record<string, string>): { secrets: SecretsCache; mock: SecretsMock; client: SecretsManagerClient } {
-  const client = new SecretsManagerClient({ region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-  const mock = stubSecretsManager(client);
-  const secretString = typeof value === 'string' ? value : JSON.stringify(value);
-  // Anything else (another id, a GetSecretValue without VersionId) is a call the cache should not make.
-  // (aws-sdk-client-mock: the general behaviour first, the specific ones after it.)
-  mock.on(GetSecretValueCommand).rejects(new ResourceNotFoundException({ message: 'unexpected GetSecretValue', $metadata: {} }));
-  mock.on(ListSecretVersionIdsCommand, { SecretId: SECRET_ID }).resolves({
-    ARN: SECRET_ID,
-    Versions: [{ VersionId: 'v-current', VersionStages: ['AWSCURRENT'], CreatedDate: new Date(NOW_MS - 86_400_000) }],
-  });
-  mock.on(GetSecretValueCommand, { SecretId: SECRET_ID, VersionId: 'v-current' }).resolves({ ARN: SECRET_ID, VersionId: 'v-current', SecretString: secretString });
+export function standInSecrets(value: string | Record<string, string>): { secrets: SecretsCache; secretsManager: InProcessSecretsManager; client: SecretsManagerClient } {
+  const { sm, client } = secretsManagerWith(SECRET_ID, value, { now: () => NOW_MS });
   const secrets = new SecretsCache({ client, logger: createLogger(() => undefined) });
-  return { secrets, mock, client };
+  return { secrets, secretsManager: sm, client };
 }
 
 export interface LogRecord {
@@ -85,7 +65,7 @@ export function capturedLogger(): CapturedLogger {
 
 export interface Harness {
   readonly secrets: SecretsCache;
-  readonly secretsMock: SecretsMock;
+  readonly secretsManager: InProcessSecretsManager;
   readonly logger: Logger;
   readonly logs: CapturedLogger;
   readonly env: NodeJS.ProcessEnv;
@@ -94,9 +74,9 @@ export interface Harness {
 
 /** The common deps of every handler: secrets, a captured logger, `env` with SIGNING_SECRET_ID, the fixed clock. */
 export function harness(secret: string | Record<string, string>, env: Record<string, string> = {}): Harness {
-  const { secrets, mock } = mockedSecrets(secret);
+  const { secrets, secretsManager } = standInSecrets(secret);
   const logs = capturedLogger();
-  return { secrets, secretsMock: mock, logger: logs.logger, logs, env: { SIGNING_SECRET_ID: SECRET_ID, ...env }, now: () => NOW_MS };
+  return { secrets, secretsManager, logger: logs.logger, logs, env: { SIGNING_SECRET_ID: SECRET_ID, ...env }, now: () => NOW_MS };
 }
 
 /** The deps object a create<Name>Handler takes, minus its directory or sink and ledger. */

@@ -113,6 +113,17 @@ describe('DynamoDbDirectory against dynalite (real SDK, AWS_ENDPOINT_URL_DYNAMOD
     await expect(directory.findByEmail('   ')).resolves.toBeUndefined();
   });
 
+  it('talki-backend-connect.txt: a userToken (or session id, or email) longer than DynamoDB’s 2048-byte key limit is unknown (404), not a ValidationException (503)', async () => {
+    const long = 'u'.repeat(CUSTOMERS_TABLE.maxKeyBytes);
+    // The stand-in refuses such a key as DynamoDB does: this is what the lookup would otherwise meet.
+    await expect(documents.send(new PutCommand({ TableName: TABLE, Item: { [CUSTOMERS_TABLE.partitionKey]: CUSTOMERS_TABLE.userKey(long) } }))).rejects.toThrow();
+    await expect(directory.findByUserId(long)).resolves.toBeUndefined();
+    await expect(directory.findBySessionId(long)).resolves.toBeUndefined();
+    await expect(directory.findByEmail(`${'e'.repeat(2_100)}@example.com`)).resolves.toBeUndefined();
+    // Multi-byte characters count as their UTF-8 bytes.
+    await expect(directory.findByUserId('é'.repeat(1_100))).resolves.toBeUndefined();
+  });
+
   it('a session whose customer item is gone is undefined', async () => {
     await directory.recordSession('sess_orphan', 'usr_deleted');
     await expect(directory.findBySessionId('sess_orphan')).resolves.toBeUndefined();

@@ -182,6 +182,11 @@ describe('HttpDirectory against a local HTTP server', () => {
     await expect(new HttpDirectory({ baseUrl, token: broken }).findByUserId('usr_ada')).rejects.toThrow('secrets unavailable');
   });
 
+  it('414 URI Too Long (an id longer than the API takes) is undefined too: unknown, not a failure', async () => {
+    route = (_req, res) => json(res, 414, { error: 'URI too long' });
+    await expect(new HttpDirectory({ baseUrl, token }).findByUserId('u'.repeat(10_000))).resolves.toBeUndefined();
+  });
+
   it('an invalid base URL is refused at construction', () => {
     expect(() => new HttpDirectory({ baseUrl: 'not a url', token })).toThrow();
     expect(() => new HttpDirectory({ baseUrl: 'ftp://users.example.com', token })).toThrow(/http/);
@@ -240,6 +245,24 @@ describe('bearerTokenFromSecret (Secrets Manager stubbed at the SDK client)', ()
   it('throws when there is no token yet and the read fails', async () => {
     secrets.on(GetSecretValueCommand).rejects(new Error('AccessDenied'));
     await expect(bearerTokenFromSecret('api-token', client)()).rejects.toThrow('AccessDenied');
+  });
+
+  it('nothing read yet and the read failing: one read per minRefreshIntervalMs, however many lookups ask', async () => {
+    secrets.on(GetSecretValueCommand).rejects(new Error('AccessDenied'));
+    let now = 1_000_000;
+    const token = bearerTokenFromSecret('api-token', client, { now: () => now, minRefreshIntervalMs: 30_000 });
+    for (let i = 0; i < 50; i++) await expect(token()).rejects.toThrow('AccessDenied');
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    now += 30_000;
+    await expect(token()).rejects.toThrow('AccessDenied');
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+
+  it('a token stored with a trailing newline is an error naming the problem, never the value', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: 'tok_pasted\n' });
+    const read = bearerTokenFromSecret('api-token', client)();
+    await expect(read).rejects.toThrow(/misconfigured: the value has leading or trailing whitespace/);
+    await expect(read).rejects.not.toThrow(/tok_pasted/);
   });
 
   it('a placeholder or a JSON secret without "token" is an error, not an empty bearer', async () => {

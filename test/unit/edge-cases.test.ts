@@ -11,8 +11,10 @@ import { createLogger, logLine, type LogFields } from '../../shared/log.js';
 import { matchRoute, PROVIDERS, signatureHeader, type SignatureRule } from '../../shared/providers.js';
 import { SecretsCache } from '../../shared/secrets/cache.js';
 import { decodeSignature } from '../../shared/signing/verify.js';
-import { manualClock, STUB_SECRET_ID, stubbedSecretsManager } from '../fixtures/stubbed-secrets-manager.js';
+import { manualClock, secretsManagerWith } from '../support/secrets-manager.js';
 import { EVENT_KINDS, eventFor, httpV2Event } from '../support/events.js';
+
+const STUB_SECRET_ID = 'webhooks/test';
 
 /** Edge cases of the shared pieces where hostile or unusual input could change an answer. */
 
@@ -145,8 +147,8 @@ describe.each(EVENT_KINDS)('signedHandler body bytes (%s)', (kind) => {
 
   function setup() {
     const clock = manualClock(NOW_MS);
-    const sm = stubbedSecretsManager({ value: { signingSecret: SECRET }, now: clock.now });
-    const secrets = new SecretsCache({ client: sm.client, now: clock.now, logger: createLogger(() => undefined) });
+    const { sm, client } = secretsManagerWith(STUB_SECRET_ID, { signingSecret: SECRET }, { now: clock.now });
+    const secrets = new SecretsCache({ client, now: clock.now, logger: createLogger(() => undefined) });
     const seen: VerifiedRequest[] = [];
     const handler = signedHandler({ provider: PROVIDERS.buddy, secrets, now: clock.now, logger: createLogger(() => undefined), env: { SIGNING_SECRET_ID: STUB_SECRET_ID } }, async (verified) => {
       seen.push(verified);

@@ -5,7 +5,9 @@ import { createLogger } from '../../shared/log.js';
 import { PROVIDERS, type ProviderDefinition } from '../../shared/providers.js';
 import { PLACEHOLDER_PREFIX, SECRETS_DEFAULTS, SecretsCache } from '../../shared/secrets/cache.js';
 import { EVENT_KINDS, eventFor, type RequestSpec } from '../support/events.js';
-import { manualClock, STUB_SECRET_ID, stubbedSecretsManager } from '../fixtures/stubbed-secrets-manager.js';
+import { manualClock, secretsManagerWith } from '../support/secrets-manager.js';
+
+const STUB_SECRET_ID = 'webhooks/test';
 
 /**
  * signedHandler, the pipeline every provider is built with, around a trivial logic function:
@@ -28,8 +30,8 @@ function setup(options: Setup = {}) {
   const clock = manualClock(NOW_MS);
   const lines: string[] = [];
   const logger = createLogger((line) => lines.push(line), 'debug');
-  const sm = stubbedSecretsManager({ value: options.secret ?? { signingSecret: SECRET }, now: clock.now });
-  const secrets = new SecretsCache({ client: sm.client, now: clock.now, logger });
+  const { sm, client } = secretsManagerWith(STUB_SECRET_ID, options.secret ?? { signingSecret: SECRET }, { now: clock.now });
+  const secrets = new SecretsCache({ client, now: clock.now, logger });
   const seen: VerifiedRequest[] = [];
   const logic: ProviderLogic =
     options.logic ??
@@ -78,16 +80,16 @@ describe.each(EVENT_KINDS)('signedHandler pipeline (%s)', (kind) => {
     expect(seen[0]!.route.path).toBe('/buddy/identity');
     expect(seen[0]!.json).toEqual(JSON.parse(body));
     expect(seen[0]!.receivedAtMs).toBe(NOW_MS);
-    // The bytes that verified: here the body as sent (text events keep it as the event's text).
+    // The bytes that verified: here the body as sent.
     expect(Buffer.from(seen[0]!.signedMessage as string | Uint8Array).toString('utf8')).toBe(body);
-    expect([sm.listCalls(), sm.getCalls()]).toEqual([1, 1]);
+    expect([sm.calls.ListSecretVersionIds, sm.calls.GetSecretValue]).toEqual([1, 1]);
   });
 
   it('404 for a path the provider does not serve, without touching Secrets Manager', async () => {
     const { handler, sm } = setup();
     const response = await handler(eventFor(kind, buddyPost(buddyBody(), 'x', '/buddy/unknown')));
     expect(response.statusCode).toBe(404);
-    expect(sm.listCalls()).toBe(0);
+    expect(sm.calls.ListSecretVersionIds).toBe(0);
   });
 
   it('405 with Allow for the wrong method', async () => {
@@ -95,7 +97,7 @@ describe.each(EVENT_KINDS)('signedHandler pipeline (%s)', (kind) => {
     const response = await handler(eventFor(kind, { method: 'GET', path: '/buddy/identity' }));
     expect(response.statusCode).toBe(405);
     expect(response.headers.allow).toBe('POST');
-    expect(sm.listCalls()).toBe(0);
+    expect(sm.calls.ListSecretVersionIds).toBe(0);
   });
 
   it('413 for a body over the provider’s limit', async () => {
@@ -103,7 +105,7 @@ describe.each(EVENT_KINDS)('signedHandler pipeline (%s)', (kind) => {
     const body = 'x'.repeat(PROVIDERS.buddy.maxBodyBytes + 1);
     const response = await handler(eventFor(kind, buddyPost(body, hex(SECRET, body))));
     expect(response.statusCode).toBe(413);
-    expect(sm.listCalls()).toBe(0);
+    expect(sm.calls.ListSecretVersionIds).toBe(0);
   });
 
   it('401 for a missing or malformed signature, without a Secrets Manager call', async () => {
@@ -112,7 +114,7 @@ describe.each(EVENT_KINDS)('signedHandler pipeline (%s)', (kind) => {
       const response = await handler(eventFor(kind, buddyPost(buddyBody(), signature)));
       expect(response.statusCode, String(signature)).toBe(401);
     }
-    expect(sm.listCalls()).toBe(0);
+    expect(sm.calls.ListSecretVersionIds).toBe(0);
   });
 
   it('401 for a well-formed signature made with another secret', async () => {
@@ -127,12 +129,39 @@ describe.each(EVENT_KINDS)('signedHandler pipeline (%s)', (kind) => {
 describe('signedHandler: secrets', () => {
   it('503 with Retry-After when Secrets Manager fails and nothing is cached', async () => {
     const { handler, sm, requestLogs } = setup();
-    sm.failWith(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    sm.setFault({ kind: 'throttle' });
     const body = buddyBody();
     const response = await handler(eventFor('function-url', buddyPost(body, hex(SECRET, body))));
     expect(response.statusCode).toBe(503);
-    expect(response.headers['retry-after']).toBe('5');
+    // Retry-After: when this container will ask Secrets Manager again (the failure is cached for the refresh interval).
+    expect(response.headers['retry-after']).toBe(String(MIN_REFRESH / 1000));
     expect(requestLogs()).toEqual([expect.objectContaining({ outcome: 'secrets_unavailable', status: 503 })]);
+  });
+
+  it.each([
+    ['a trailing newline', 'pasted-secret\n', 'surrounding_whitespace'],
+    ['truncated JSON', '{"signingSecret": "pasted-sec', 'invalid_json'],
+  ])('503 "Signing secret misconfigured" (not 401) when the stored secret has %s; the log names the key and the problem, never the value', async (_name, value, problem) => {
+    const { handler, records, text } = setup({ secret: value });
+    const body = buddyBody();
+    const response = await handler(eventFor('function-url', buddyPost(body, hex('pasted-secret', body))));
+    expect(response.statusCode).toBe(503);
+    expect(JSON.parse(response.body)).toEqual({ error: 'Signing secret misconfigured' });
+    expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
+    expect(records()).toContainEqual(expect.objectContaining({ outcome: 'secret_misconfigured', key: 'signingSecret', problem }));
+    expect(records().filter((r) => typeof r.status === 'number')).toEqual([expect.objectContaining({ outcome: 'secret_misconfigured', status: 503 })]);
+    expect(text()).not.toContain('pasted-sec');
+  });
+
+  it('bullseye: a plain-string secret is 503 "Signing secret misconfigured" on both routes, not one key verifying both', async () => {
+    const { handler, records } = setup({ provider: PROVIDERS.bullseye, secret: 'one-key' });
+    const body = JSON.stringify({ event: 'visitor.identified' });
+    for (const path of ['/bullseye/identification', '/bullseye/billing']) {
+      const response = await handler(eventFor('http-v2', { method: 'POST', path, headers: [['X-Bullseye-Signature', hex('one-key', body)]], body }));
+      expect(response.statusCode).toBe(503);
+      expect(JSON.parse(response.body)).toEqual({ error: 'Signing secret misconfigured' });
+    }
+    expect(records()).toContainEqual(expect.objectContaining({ outcome: 'secret_misconfigured', problem: 'plain_string_for_several_keys' }));
   });
 
   it('503 with Retry-After when no SIGNING_SECRET_ID is configured, without a Secrets Manager call', async () => {
@@ -141,7 +170,7 @@ describe('signedHandler: secrets', () => {
     const response = await handler(eventFor('http-v2', buddyPost(body, hex(SECRET, body))));
     expect(response.statusCode).toBe(503);
     expect(response.headers['retry-after']).toBe('30');
-    expect(sm.listCalls()).toBe(0);
+    expect(sm.calls.ListSecretVersionIds).toBe(0);
   });
 
   it('SIGNING_SECRET_ID_<PROVIDER> is read before SIGNING_SECRET_ID', async () => {
@@ -165,12 +194,12 @@ describe('signedHandler: secrets', () => {
       return eventFor('function-url', buddyPost(body, hex(SECRET, body)));
     };
     for (let i = 0; i < 20; i++) expect((await handler(signed())).statusCode).toBe(503);
-    expect(sm.listCalls()).toBe(1);
+    expect(sm.calls.ListSecretVersionIds).toBe(1);
 
-    sm.rotate(JSON.stringify({ signingSecret: SECRET }));
+    sm.put(STUB_SECRET_ID, JSON.stringify({ signingSecret: SECRET }));
     clock.advance(MIN_REFRESH);
     expect((await handler(signed())).statusCode).toBe(200);
-    expect(sm.listCalls()).toBe(2);
+    expect(sm.calls.ListSecretVersionIds).toBe(2);
     expect(MIN_REFRESH).toBeLessThan(TTL);
   });
 
@@ -178,19 +207,19 @@ describe('signedHandler: secrets', () => {
     const { handler, sm, clock, seen } = setup();
     const body = buddyBody();
     expect((await handler(eventFor('function-url', buddyPost(body, hex(SECRET, body))))).statusCode).toBe(200);
-    sm.rotate(JSON.stringify({ signingSecret: 'rotated-secret' }));
+    sm.put(STUB_SECRET_ID, JSON.stringify({ signingSecret: 'rotated-secret' }));
 
     // Within the minimum refresh interval a mismatch does not call Secrets Manager.
     clock.advance(MIN_REFRESH - 1);
     expect((await handler(eventFor('function-url', buddyPost(body, hex('rotated-secret', body))))).statusCode).toBe(401);
-    expect(sm.listCalls()).toBe(1);
+    expect(sm.calls.ListSecretVersionIds).toBe(1);
 
     clock.advance(1);
     const fresh = buddyBody({ timestamp: NOW_SECONDS + MIN_REFRESH / 1000 });
     expect((await handler(eventFor('function-url', buddyPost(fresh, hex('rotated-secret', fresh))))).statusCode).toBe(200);
     expect((await handler(eventFor('function-url', buddyPost(fresh, hex(SECRET, fresh))))).statusCode).toBe(200);
     expect(seen).toHaveLength(3);
-    expect([sm.listCalls(), sm.getCalls()]).toEqual([2, 2]);
+    expect([sm.calls.ListSecretVersionIds, sm.calls.GetSecretValue]).toEqual([2, 2]);
     expect(clock.now() - NOW_MS).toBeLessThan(TTL);
   });
 

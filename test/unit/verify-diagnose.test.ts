@@ -111,6 +111,24 @@ describe('diagnose', () => {
     expect(codes({ provider: 'talki', body: talkiBody, signature: 'a3f8c2' }).codes).toEqual(['malformed_signature']);
     expect(codes({ provider: 'helper', body: talkiBody, signature: 'x' }).codes).toEqual(['no_input']);
   });
+  it('a stored secret the function refuses (trailing newline, truncated JSON) is named as the function names it: 503 "Signing secret misconfigured"', () => {
+    const newline = codes({ provider: 'talki', secret: `${SECRET}\n`, body: talkiBody, signature: hmac(SECRET, talkiBody) });
+    expect(newline.verified).toBe(false);
+    expect(newline.codes).toEqual(['secret_whitespace']);
+    expect(diagnose({ provider: 'talki', secret: `${SECRET}\n`, body: talkiBody, signature: hmac(SECRET, talkiBody), nowMs: NOW }).findings[0]!.message).toContain('Signing secret misconfigured');
+    const truncated = diagnose({ provider: 'talki', secret: '{"signingSecret": "dev-sec', body: talkiBody, signature: hmac(SECRET, talkiBody), nowMs: NOW });
+    expect(truncated.verified).toBe(false);
+    expect(truncated.findings[0]).toMatchObject({ code: 'secret_misconfigured', message: expect.stringContaining('Signing secret misconfigured') });
+    expect(truncated.findings[0]!.message).toContain('invalid_json');
+  });
+
+  it('bullseye: a plain string is fine as --secret, with a note that stored like that the function refuses it', () => {
+    const body = '{"event":"visitor.identified"}';
+    const result = diagnose({ provider: 'bullseye', route: '/bullseye/identification', secret: SECRET, body, signature: hmac(SECRET, body), nowMs: NOW });
+    expect(result.verified).toBe(true);
+    expect(result.findings.map((f) => f.code)).toEqual(['secret_misconfigured', 'verified']);
+    expect(result.findings[0]!.message).toMatch(/several keys/);
+  });
 });
 
 describe('diagnose: Standard Webhooks (npm run verify -- standardwebhooks)', () => {

@@ -6,6 +6,7 @@ import { InMemoryLedger } from '../../shared/events/ledger.js';
 import type { LambdaHttpHandler } from '../../shared/handler.js';
 import { PROVIDERS, type ProviderId, type RouteDefinition } from '../../shared/providers.js';
 import { commonDeps, harness, mockedEventBus, type Harness, type MockedEventBus } from '../support/handler-harness.js';
+import type { DeliveryStore } from '../../shared/events/store.js';
 import { noBucket } from '../support/stubbed-deps.js';
 
 /**
@@ -45,8 +46,11 @@ export interface Subject {
   readonly bus?: MockedEventBus;
 }
 
-/** The provider's handler built by its own factory. `secretValue` replaces the provider's stored secret. */
-export function subject(provider: ProviderId, secretValue: Record<string, string> = SECRETS[provider]): Subject {
+/**
+ * The provider's handler built by its own factory. `secretValue` replaces the provider's stored
+ * secret; `store` is the delivery bucket (default none: a delivery that needs one is answered 503).
+ */
+export function subject(provider: ProviderId, secretValue: Record<string, string> = SECRETS[provider], store: DeliveryStore = noBucket): Subject {
   const h = harness(secretValue);
   const bus = mockedEventBus();
   const handler = createProviderHandler(provider, {
@@ -54,7 +58,7 @@ export function subject(provider: ProviderId, secretValue: Record<string, string
     directory: new InMemoryDirectory([PROFILE]),
     sink: new EventBridgeSink({ client: bus.client, eventBusName: 'property-bus' }),
     ledger: new InMemoryLedger(),
-    store: noBucket,
+    store,
   });
   return PROVIDERS[provider].kind === 'lookup' ? { provider, handler, h } : { provider, handler, h, bus };
 }

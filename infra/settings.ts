@@ -19,6 +19,7 @@ import { PROVIDER_IDS, PROVIDERS, providerById, reservedConcurrencyOf, type Prov
  *   alarmEmail=ops@example.com            subscribe an address to the alarm topic
  *   customerApiUrl=https://users...       lookup providers read your own user API instead of the customers table
  *   customerApiTokenSecretArn=arn:...     the bearer token for that API (full secret ARN; optional)
+ *   deliveryRetentionDays=30              days the delivery bucket keeps claim-checked bodies and parked deliveries
  *   archiveRetentionDays=30               how long the webhook bus's archive keeps events for replay
  *   exampleConsumer=true                  deploy the example consumer: per webhook provider a rule -> SQS queue with a DLQ
  *   bullseyeRotationDays=30               rotate Bullseye's webhook secrets automatically every N days
@@ -39,6 +40,8 @@ export interface DeploymentSettings {
   readonly alarmEmail?: string;
   /** Where the lookup providers read customers (shared/customers/from-env.ts). */
   readonly customerDirectory: CustomerDirectorySetting;
+  /** Days the delivery bucket keeps claim-checked bodies and parked deliveries before they expire. */
+  readonly deliveryRetentionDays: number;
   /** Days the webhook bus's archive keeps events (`npm run replay` serves windows inside them). */
   readonly archiveRetentionDays: number;
   /** Deploy the example consumer (infra/constructs/example-consumer.ts). */
@@ -86,6 +89,8 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   routeThrottle: { rateLimit: 50, burstLimit: 100 },
   reservedConcurrency: Object.fromEntries(PROVIDER_IDS.map((id) => [id, reservedConcurrencyOf(PROVIDERS[id])])) as Record<ProviderId, number>,
   customerDirectory: { kind: 'dynamodb' },
+  // Long enough for a consumer to fetch a claim-checked body and for an operator to see a parked one through.
+  deliveryRetentionDays: 30,
   // A month: long enough to notice a consumer's outage after a weekend or a holiday and replay it.
   archiveRetentionDays: 30,
   exampleConsumer: false,
@@ -259,6 +264,7 @@ export function settingsFromContext(context: Readonly<Record<string, unknown>>):
   }
 
   const customerDirectory = parseCustomerDirectory(context, providers, errors);
+  const deliveryRetentionDays = limit('deliveryRetentionDays', DEFAULT_SETTINGS.deliveryRetentionDays);
   const archiveRetentionDays = limit('archiveRetentionDays', DEFAULT_SETTINGS.archiveRetentionDays);
   const exampleConsumer = parseFlag(context, 'exampleConsumer', DEFAULT_SETTINGS.exampleConsumer, errors);
   const bullseyeRotation = parseBullseyeRotation(context, providers, errors);
@@ -276,6 +282,7 @@ export function settingsFromContext(context: Readonly<Record<string, unknown>>):
       reservedConcurrency,
       customerDirectory,
       archiveRetentionDays,
+      deliveryRetentionDays,
       exampleConsumer,
       ...(alarmEmail ? { alarmEmail } : {}),
       ...(bullseyeRotation ? { bullseyeRotation } : {}),

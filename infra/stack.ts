@@ -9,6 +9,8 @@ import { BullseyeRotation } from './constructs/bullseye-rotation.js';
 import { CallbackApi } from './constructs/callback-api.js';
 import { ProviderEndpoint, type AlarmThresholds, type CustomerSource } from './constructs/provider-endpoint.js';
 import { CustomersTable, DedupeTable } from './constructs/tables.js';
+import { DeliveryBucket } from './constructs/delivery-bucket.js';
+import { DeliveryRedrive } from './constructs/delivery-redrive.js';
 import { ExampleConsumer } from './constructs/example-consumer.js';
 import { OperationsDashboard } from './constructs/operations-dashboard.js';
 import { WebhookArchive } from './constructs/webhook-archive.js';
@@ -22,7 +24,7 @@ export interface SignedCallbacksStackProps extends StackProps {
    * Tests only: the code each function deploys instead of its esbuild bundle, so assertions that
    * are not about the bundle do not pay for five bundles.
    */
-  readonly functionCode?: (provider: ProviderDefinition) => Code;
+  readonly functionCode?: (of: ProviderDefinition | 'redrive') => Code;
 }
 
 /**
@@ -37,6 +39,8 @@ export class SignedCallbacksStack extends Stack {
   readonly customers?: CustomersTable;
   readonly dedupe?: DedupeTable;
   readonly eventBus?: EventBus;
+  readonly deliveries?: DeliveryBucket;
+  readonly redrive?: DeliveryRedrive;
   readonly alarmTopic: AlarmTopic;
   readonly archive?: WebhookArchive;
   readonly exampleConsumer?: ExampleConsumer;
@@ -77,6 +81,17 @@ export class SignedCallbacksStack extends Stack {
       if (settings.exampleConsumer) {
         this.exampleConsumer = new ExampleConsumer(this, 'ExampleConsumer', { eventBus: this.eventBus, providers, alarmTopic: this.alarmTopic.topic });
       }
+      this.deliveries = new DeliveryBucket(this, 'Deliveries', { retentionDays: settings.deliveryRetentionDays });
+      const redriveCode = functionCode?.('redrive');
+      this.redrive = new DeliveryRedrive(this, 'Redrive', {
+        deliveries: this.deliveries,
+        dedupe: this.dedupe,
+        eventBus: this.eventBus,
+        logRetention: settings.logRetention,
+        alarmTopic: this.alarmTopic.topic,
+        alarmName: `${this.stackName}-redrive-errors`,
+        ...(redriveCode ? { code: redriveCode } : {}),
+      });
     }
 
     for (const provider of providers) {
@@ -89,6 +104,7 @@ export class SignedCallbacksStack extends Stack {
         ...(customerSource ? { customers: customerSource } : {}),
         ...(this.dedupe ? { dedupe: this.dedupe } : {}),
         ...(this.eventBus ? { eventBus: this.eventBus } : {}),
+        ...(this.deliveries ? { deliveries: this.deliveries } : {}),
         alarmTopic: this.alarmTopic.topic,
         ...(secretArn ? { secretArn } : {}),
         ...(provider.id === 'bullseye' && settings.bullseyeRotation ? { rotatedAutomatically: true } : {}),
@@ -131,6 +147,16 @@ export class SignedCallbacksStack extends Stack {
         value: this.eventBus.eventBusName,
         description: 'EventBridge bus that receives verified webhook events: add rules for your consumers',
       }).overrideLogicalId('EventBusName');
+    }
+    if (this.deliveries && this.dedupe) {
+      new CfnOutput(this, 'DeliveryBucketName', {
+        value: this.deliveries.bucket.bucketName,
+        description: 'S3 bucket of claim-checked webhook bodies (claims/) and parked deliveries (parked/): DELIVERY_BUCKET for npm run redrive',
+      }).overrideLogicalId('DeliveryBucketName');
+      new CfnOutput(this, 'DedupeTableName', {
+        value: this.dedupe.table.tableName,
+        description: 'DynamoDB de-duplication table of webhook deliveries: DEDUPE_TABLE for npm run redrive',
+      }).overrideLogicalId('DedupeTableName');
     }
     if (this.customers) {
       new CfnOutput(this, 'CustomersTableName', {

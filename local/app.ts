@@ -1,4 +1,4 @@
-import { mkdir, open, stat } from 'node:fs/promises';
+import { mkdir, open, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
@@ -10,6 +10,7 @@ import type { CustomerProfile } from '../shared/customers/profile.js';
 import type { LambdaHttpHandler } from '../shared/handler.js';
 import { LAMBDA_PAYLOAD_LIMIT_BYTES } from '../shared/http/request.js';
 import type { HttpResponse } from '../shared/http/response.js';
+import { loggable } from '../shared/log-value.js';
 import { createLogger, logger as defaultLogger } from '../shared/log.js';
 import { PROVIDER_IDS, PROVIDERS, type HttpMethod, type ProviderDefinition, type ProviderId } from '../shared/providers.js';
 import {
@@ -24,6 +25,7 @@ import {
 import { functionUrlEventFrom, splitTarget } from './function-url-event.js';
 import { signingSecretFor } from './platform-requests.js';
 import { createCustomersTable, createDedupeTable, LOCAL_AWS_ENV, startDynamoStandIn, type DynamoStandIn } from './stand-ins/dynamodb.js';
+import { startS3StandIn, type S3StandIn } from './stand-ins/s3.js';
 import { startSecretsManagerStandIn, type SecretsManagerStandIn } from './stand-ins/secrets-manager.js';
 import { startBullseyeStandIn, type BullseyeStandIn } from './stand-ins/bullseye.js';
 
@@ -32,8 +34,9 @@ import { startBullseyeStandIn, type BullseyeStandIn } from './stand-ins/bullseye
  * event a Lambda function URL delivers and invokes the real handlers (functions/<id>/handler.ts, the
  * code that runs in AWS), with the AWS services they use played by local stand-ins reached through
  * the SDK's standard endpoint overrides: Secrets Manager (signing secrets from local/secrets.json),
- * DynamoDB via dynalite (customers from local/customers.json, webhook de-duplication), and the file
- * event sink (local/events.jsonl).
+ * DynamoDB via dynalite (customers from local/customers.json, webhook de-duplication), S3 via s3rver
+ * (the delivery bucket: claim-checked bodies, parked deliveries), and the file event sink
+ * (local/events.jsonl).
  */
 export interface LocalStackOptions {
   /** 0 picks an ephemeral port. Default 3000. */
@@ -44,6 +47,8 @@ export interface LocalStackOptions {
   readonly eventsFile?: string;
   /** No handler logs and no event printing (tests, benchmarks). */
   readonly quiet?: boolean;
+  /** Where the handlers' JSON log lines go (tests read them); default stdout, none when quiet. */
+  readonly logSink?: (line: string) => void;
   /** Where printed lines go when not quiet. */
   readonly print?: (line: string) => void;
 }
@@ -64,9 +69,13 @@ export interface LocalStack {
   /** The Secrets Manager stand-in the handlers read: rotate secrets and count calls through it. */
   readonly secretsManager: SecretsManagerStandIn;
   readonly dynamo: DynamoStandIn;
+  /** The delivery bucket (claims/, parked/) on s3rver. */
+  readonly s3: S3StandIn;
   /** Bullseye's platform, configured to deliver to this server's Bullseye routes with the local secret. */
   readonly bullseye: BullseyeStandIn;
   readonly eventsFile: string;
+  /** Where the stand-ins' endpoints are written while the stack runs, for `npm run redrive`. */
+  readonly stackFile: string;
   readonly secretsFile: string;
   readonly customersFile: string;
   /** The profiles seeded into the customers table. */
@@ -77,6 +86,23 @@ export interface LocalStack {
 }
 
 export const LOCAL_TABLES = { customers: 'local-customers', dedupe: 'local-dedupe' } as const;
+export const LOCAL_DELIVERY_BUCKET = 'local-deliveries';
+
+/**
+ * What `npm run redrive` needs to reach a running local stack: written next to its events file (so a
+ * test's stack and a developer's `npm start` never share one), removed when the stack closes.
+ */
+export interface LocalStackEndpoints {
+  readonly s3Endpoint: string;
+  readonly dynamoDbEndpoint: string;
+  readonly deliveryBucket: string;
+  readonly dedupeTable: string;
+  readonly eventsFile: string;
+}
+
+export function stackFileFor(eventsFile: string): string {
+  return resolve(dirname(eventsFile), '.local-stack.json');
+}
 
 /** Reading stops here: past it the function URL answers 413 before the function runs. */
 export const MAX_REQUEST_BYTES = LAMBDA_PAYLOAD_LIMIT_BYTES;
@@ -213,6 +239,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     const dynamo = await startDynamoStandIn();
     cleanups.push(() => dynamo.close());
+    const s3 = await startS3StandIn(LOCAL_DELIVERY_BUCKET);
+    cleanups.push(() => s3.close());
     const secretsManager = await startSecretsManagerStandIn({
       secrets: {
         ...Object.fromEntries(Object.entries(secrets.value).map(([id, value]) => [localSecretId(id as ProviderId), value])),
@@ -231,20 +259,32 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: undefined,
         AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
         AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
+        AWS_ENDPOINT_URL_S3: s3.endpoint,
         ...Object.fromEntries(PROVIDER_IDS.map((id) => [`${ENV.signingSecretId}_${id.toUpperCase()}`, localSecretId(id)])),
         [ENV.directory]: 'dynamodb',
         [ENV.customersTable]: LOCAL_TABLES.customers,
         [ENV.eventSink]: 'file',
         [ENV.eventsFile]: eventsFile,
         [ENV.dedupeTable]: LOCAL_TABLES.dedupe,
+        [ENV.deliveryBucket]: LOCAL_DELIVERY_BUCKET,
       }),
     );
+    const stackFile = stackFileFor(eventsFile);
+    const running: LocalStackEndpoints = {
+      s3Endpoint: s3.endpoint,
+      dynamoDbEndpoint: dynamo.endpoint,
+      deliveryBucket: LOCAL_DELIVERY_BUCKET,
+      dedupeTable: LOCAL_TABLES.dedupe,
+      eventsFile,
+    };
+    await writeFile(stackFile, JSON.stringify(running, null, 2) + '\n', 'utf8');
+    cleanups.push(() => rm(stackFile, { force: true }));
 
     await createCustomersTable(dynamo.client, LOCAL_TABLES.customers);
     await createDedupeTable(dynamo.client, LOCAL_TABLES.dedupe);
     await seedCustomers(new DynamoDbDirectory({ client: dynamo.client, tableName: LOCAL_TABLES.customers }), customers.value);
 
-    const logger = options.quiet ? createLogger(() => undefined) : defaultLogger;
+    const logger = options.logSink ? createLogger(options.logSink) : options.quiet ? createLogger(() => undefined) : defaultLogger;
     const handlers = new Map<string, { provider: ProviderDefinition; handler: LambdaHttpHandler }>();
     for (const id of PROVIDER_IDS) {
       const provider: ProviderDefinition = PROVIDERS[id];
@@ -261,12 +301,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       if (!read.ok) {
         if (read.reason === 'aborted') return void res.destroy();
         // What the function URL answers before the function runs; the handlers' own log never sees it.
-        logger.warn({ message: 'request over the Lambda payload limit', route: rawPath, method: req.method, outcome: 'body_too_large', status: 413 });
+        logger.warn({ message: 'request over the Lambda payload limit', route: loggable(rawPath), method: loggable(req.method), outcome: 'body_too_large', status: 413 });
         return answerTooLarge(req, res);
       }
       const entry = handlers.get(rawPath.split('/')[1] ?? '');
       if (!entry) {
-        logger.warn({ message: 'no provider owns this path', route: rawPath, method: req.method, outcome: 'unknown_route', status: 404 });
+        logger.warn({ message: 'no provider owns this path', route: loggable(rawPath), method: loggable(req.method), outcome: 'unknown_route', status: 404 });
         return jsonAnswer(res, 404, { error: 'Not found', routes: LOCAL_ROUTES.map((r) => `${r.method} ${r.path}`) });
       }
       const headers: [string, string][] = [];
@@ -341,8 +381,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       routes: LOCAL_ROUTES,
       secretsManager,
       dynamo,
+      s3,
       bullseye,
       eventsFile,
+      stackFile,
       secretsFile,
       customersFile,
       customers: customers.value,

@@ -38,6 +38,7 @@ function banner(stack: LocalStack): string {
     `  signing secrets  ${shown(stack.secretsFile)} -> local Secrets Manager, one secret per provider (local/<provider>)`,
     `  customers        ${shown(stack.customersFile)} -> DynamoDB (dynalite, in-process): ${stack.customers.length} profiles`,
     `  webhook events   ${shown(stack.eventsFile)} (appended, and printed here)`,
+    `  delivery bucket  s3://${stack.s3.bucket} on s3rver at ${stack.s3.endpoint}: claims/ (large bodies), parked/ (npm run redrive)`,
     `  Bullseye         partner API stand-in on ${stack.bullseye.apiUrl}, delivering to this server: \`npm run rotate -- bullseye\` rotates its secrets`,
     '',
     'Sample customers:',

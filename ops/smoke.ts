@@ -307,12 +307,14 @@ export class TemporaryQueueWatch implements BusWatch {
   }
 }
 
-/** `detail.delivery.dedupeKey` of an EventBridge event (SQS body) or of a local events.jsonl line. */
+/** `detail.delivery.dedupeKey` of an EventBridge event (SQS body) or of a local events.jsonl line (`detail` as text). */
 export function dedupeKeyOfEvent(text: string | undefined): string | undefined {
   if (!text) return undefined;
   try {
-    const event = JSON.parse(text) as { detail?: { delivery?: { dedupeKey?: unknown } }; delivery?: { dedupeKey?: unknown } };
-    const key = event.detail?.delivery?.dedupeKey ?? event.delivery?.dedupeKey;
+    const event = JSON.parse(text) as { detail?: string | { delivery?: { dedupeKey?: unknown } }; delivery?: { dedupeKey?: unknown } };
+    // An events.jsonl line carries Detail as the text PutEvents would get.
+    const detail = typeof event.detail === 'string' ? (JSON.parse(event.detail) as { delivery?: { dedupeKey?: unknown } }) : event.detail;
+    const key = detail?.delivery?.dedupeKey ?? event.delivery?.dedupeKey;
     return typeof key === 'string' ? key : undefined;
   } catch {
     return undefined;

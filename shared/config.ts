@@ -25,6 +25,8 @@ export const ENV = {
   eventsFile: 'EVENTS_FILE',
   /** DynamoDB table that remembers delivered webhook events (24 h). */
   dedupeTable: 'DEDUPE_TABLE',
+  /** S3 bucket for claim-checked bodies (`claims/`) and parked deliveries (`parked/`). */
+  deliveryBucket: 'DELIVERY_BUCKET',
   secretsTtlSeconds: 'SECRETS_TTL_SECONDS',
   secretsPreviousGraceSeconds: 'SECRETS_PREVIOUS_GRACE_SECONDS',
   secretsMinRefreshSeconds: 'SECRETS_MIN_REFRESH_SECONDS',

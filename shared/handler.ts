@@ -1,6 +1,7 @@
 import { ENV, numberFromEnv, signingSecretIdFromEnv } from './config.js';
 import { parseHttpEvent, type HttpRequest, type ParseFailure } from './http/request.js';
 import { errorResponse, jsonResponse, unavailableResponse, type HttpResponse } from './http/response.js';
+import { loggable } from './log-value.js';
 import { describeError, logger as defaultLogger, type Logger } from './log.js';
 import {
   matchRoute,
@@ -221,8 +222,9 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
     const status = answered.response.statusCode;
     log.log(status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', {
       provider: provider.id,
-      route: route?.path ?? request?.path,
-      method: request?.method,
+      // An unmatched path and the method are the caller's: bounded like any request value.
+      route: route?.path ?? loggable(request?.path),
+      method: route ? request?.method : loggable(request?.method),
       format: request?.format,
       outcome: answered.outcome,
       status,

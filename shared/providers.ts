@@ -87,7 +87,10 @@ export interface ProviderDefinition {
   /** Set for a webhook sender served by the generic webhook handler; providers without it have their own `functions/<id>/`. */
   readonly genericWebhook?: GenericWebhookEvents;
   readonly budget: TimeBudget;
-  /** Larger bodies get 413. Webhooks stay under EventBridge's 256 KB entry limit, with room for metadata. */
+  /**
+   * Larger bodies get 413. Webhooks take what a function URL and the HTTP API hand Lambda (6 MB): a
+   * body too large for an EventBridge entry travels as a claim check (shared/events/entry.ts).
+   */
   readonly maxBodyBytes: number;
   /**
    * The function's reserved concurrency: the most instances a flood can start, so it cannot take the
@@ -122,6 +125,8 @@ export function secretsDeadlineMs(budget: TimeBudget): number {
 }
 
 const KIB = 1024;
+/** Lambda's synchronous payload limit, which a function URL and the HTTP API deliver up to. */
+export const WEBHOOK_MAX_BODY_BYTES = 6 * KIB * KIB;
 
 export const PROVIDERS = {
   buddy: {
@@ -162,7 +167,7 @@ export const PROVIDERS = {
     signature: { scheme: 'hmac-sha256', header: 'X-Bullseye-Signature', encoding: 'hex', signs: 'body' },
     secretKeys: ['identification', 'billing'],
     budget: { platformTimeoutMs: 10_000, dependencyDeadlineMs: 5_000, functionTimeoutSeconds: 10, memoryMb: 512 },
-    maxBodyBytes: 240 * KIB,
+    maxBodyBytes: WEBHOOK_MAX_BODY_BYTES,
   },
   buddystat: {
     id: 'buddystat',
@@ -174,7 +179,7 @@ export const PROVIDERS = {
     signature: { scheme: 'hmac-sha256', header: 'X-BuddyStat-Signature', headerSetting: ENV.signatureHeader, encoding: 'hex', signs: 'body' },
     secretKeys: ['signingSecret'],
     budget: { platformTimeoutMs: 10_000, dependencyDeadlineMs: 6_000, functionTimeoutSeconds: 10, memoryMb: 512 },
-    maxBodyBytes: 240 * KIB,
+    maxBodyBytes: WEBHOOK_MAX_BODY_BYTES,
   },
   helper: {
     id: 'helper',

@@ -1,50 +1,91 @@
 import type { WebhookDeps } from './deps.js';
-import type { DeliveryMetadata } from './events/event.js';
-import { dedupeKeyFor, forwardOnce, type ForwardOptions } from './events/forward.js';
+import { withDeadline } from './deadline.js';
+import type { DeliveryMetadata, WebhookEvent } from './events/event.js';
+import { dedupeKeyFor, forwardOnce, type ForwardOptions, type ForwardResult } from './events/forward.js';
+import { parkedDelivery } from './events/store.js';
 import type { Answer, VerifiedRequest } from './handler.js';
 import { jsonResponse, unavailableResponse } from './http/response.js';
+import { loggable } from './log-value.js';
+import { describeError, logger as defaultLogger } from './log.js';
 
 export interface WebhookClassification {
+  /** The platform's event type, in full (the bus's DetailType is a sanitised cut of it). */
   readonly eventType: string;
-  readonly payload: unknown;
   readonly test: boolean;
   readonly unknownType: boolean;
-  /** A platform delivery id, when the platform sends one: a better de-duplication key than the body hash. */
+  /** The platform's own delivery id, where its doc names one (Standard Webhooks' `webhook-id`): the de-duplication key then. */
   readonly deliveryId?: string;
 }
 
-const RETRY_AFTER_SECONDS: Record<string, number> = { delivery_in_progress: 5 };
+/**
+ * Kept back from the provider's dependency deadline for what follows the forward: parking the
+ * delivery when the forward failed, or the ledger's `complete` (1 s) when it succeeded. So the
+ * slowest answer stays the secrets wait plus the dependency deadline (docs/deploy.md, "Floods").
+ */
+export const PARK_RESERVE_MS = 1_500;
 
 /**
- * Forwards a verified webhook once and answers the platform: 200 only when the event is on the bus
- * (or was already), 503 otherwise so the platform's retry delivers it.
+ * Forwards a verified webhook once and answers the platform. 2xx means the delivery is durably kept
+ * exactly as it verified: on the bus (or already there), or parked in the delivery bucket for the
+ * redrive when the bus or the ledger cannot take it now. 503 only when it could be kept nowhere, or
+ * while another attempt at the same delivery is in flight: the platform's retry then delivers it.
  */
-export async function forwardWebhook(verified: VerifiedRequest, deps: WebhookDeps, event: WebhookClassification): Promise<Answer> {
+export async function forwardWebhook(verified: VerifiedRequest, deps: WebhookDeps, classified: WebhookClassification): Promise<Answer> {
   const { request, route, provider } = verified;
   // The form that verified: a retry and its byte variants that verify the same way share one key.
-  const dedupeKey = dedupeKeyFor(provider.id, verified.signedMessage, event.deliveryId);
+  const dedupeKey = dedupeKeyFor(provider.id, verified.signedMessage, classified.deliveryId);
   const delivery: DeliveryMetadata = {
     dedupeKey,
+    eventType: classified.eventType,
     receivedAt: new Date(verified.receivedAtMs).toISOString(),
     route: route.path,
-    test: event.test,
-    unknownType: event.unknownType,
+    test: classified.test,
+    unknownType: classified.unknownType,
     ...(request.requestId && { requestId: request.requestId }),
   };
+  // The JSON text that verified: under an HMAC scheme the body (or BuddyStat's compact form of it);
+  // under Standard Webhooks the signed content is `id.timestamp.body`, whose body is the bytes as sent.
+  const body = provider.signature.scheme === 'hmac-sha256' ? verified.signedMessage : request.rawBody;
+  const event: WebhookEvent = { provider: provider.id, body, delivery };
   const options: ForwardOptions = {
     sink: deps.sink,
     ledger: deps.ledger,
-    deadlineMs: provider.budget.dependencyDeadlineMs,
+    store: deps.store,
+    deadlineMs: provider.budget.dependencyDeadlineMs - PARK_RESERVE_MS,
     ...(deps.logger && { logger: deps.logger }),
   };
-  const result = await forwardOnce({ provider: provider.id, eventType: event.eventType, payload: event.payload, delivery }, options);
+  const eventType = loggable(classified.eventType);
+
+  const started = performance.now();
+  const result = await forwardOnce(event, options);
   if (result.ok) {
-    const outcome = event.test ? `${result.outcome}_test` : event.unknownType ? `${result.outcome}_unknown_type` : result.outcome;
+    const outcome = classified.test ? `${result.outcome}_test` : classified.unknownType ? `${result.outcome}_unknown_type` : result.outcome;
     const response = jsonResponse(200, result.outcome === 'duplicate' ? { received: true, duplicate: true } : { received: true });
-    return { eventType: event.eventType, dedupeKey, outcome, response };
+    return { eventType, dedupeKey, outcome, response };
   }
-  const response = unavailableResponse('Event not delivered; retry later', RETRY_AFTER_SECONDS[result.outcome] ?? 1);
-  return { eventType: event.eventType, dedupeKey, outcome: result.outcome, response };
+  if (result.outcome === 'delivery_in_progress') {
+    return { eventType, dedupeKey, outcome: result.outcome, response: unavailableResponse('Delivery in progress; retry later', 5) };
+  }
+  // What is left of the dependency deadline: at least the reserve, more when the forward failed fast.
+  const parkMs = Math.round(provider.budget.dependencyDeadlineMs - (performance.now() - started));
+  return park(event, result, deps, parkMs, { eventType, dedupeKey });
+}
+
+/** Stores a delivery that could not be forwarded now under `parked/`: 2xx once it is durable, 503 when it cannot be kept either. */
+async function park(
+  event: WebhookEvent,
+  result: Extract<ForwardResult, { reason: unknown }>,
+  deps: WebhookDeps,
+  deadlineMs: number,
+  logged: { eventType: string | undefined; dedupeKey: string },
+): Promise<Answer> {
+  const now = deps.now ?? Date.now;
+  const parked = await withDeadline(deadlineMs, (scope) => deps.store.park(parkedDelivery(event, result.reason, now()), scope));
+  if (parked.ok) return { ...logged, outcome: 'parked', response: jsonResponse(200, { received: true }) };
+  const log = deps.logger ?? defaultLogger;
+  const error = parked.reason === 'failed' ? parked.error : new Error(`parking took longer than ${deadlineMs} ms`);
+  log.error({ provider: event.provider, eventType: logged.eventType, dedupeKey: logged.dedupeKey, message: `delivery neither forwarded (${result.outcome}) nor parked`, ...describeError(error) });
+  return { ...logged, outcome: result.outcome, response: unavailableResponse('Event not delivered; retry later', 1) };
 }
 
 /** The payload's `field` when it is a non-empty string. */

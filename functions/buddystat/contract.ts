@@ -25,19 +25,13 @@ export const buddyStatAlternativeMessage: AlternativeMessage = (request) => {
   }
 };
 
-/** Events outside the documented four are still forwarded, marked unknown, never dropped. */
+/**
+ * Events outside the documented four are still forwarded, marked unknown, never dropped. The doc
+ * names no delivery id, so none is read from the body: the de-duplication key is the hash of the
+ * signed form, which every byte variant of one delivery shares.
+ */
 export function classifyBuddyStatEvent(body: unknown): Parsed<WebhookClassification> {
   if (!isJsonObject(body)) return { ok: false, error: 'Body must be a JSON object' };
   const type = stringField(body, 'event', 'type', 'eventType');
-  const deliveryId = stringField(body, 'deliveryId', 'delivery_id');
-  return {
-    ok: true,
-    value: {
-      eventType: type ?? 'unknown',
-      payload: body,
-      test: body.test === true,
-      unknownType: type === undefined || !isKnownEvent(type),
-      ...(deliveryId && { deliveryId }),
-    },
-  };
+  return { ok: true, value: { eventType: type ?? 'unknown', test: body.test === true, unknownType: type === undefined || !isKnownEvent(type) } };
 }

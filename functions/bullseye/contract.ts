@@ -14,5 +14,5 @@ export function isTestDelivery(payload: Record<string, unknown>): boolean {
 
 export function classifyBullseyeEvent(body: unknown, eventFamily: string): Parsed<WebhookClassification> {
   if (!isJsonObject(body)) return { ok: false, error: 'Body must be a JSON object' };
-  return { ok: true, value: { eventType: eventFamily, payload: body, test: isTestDelivery(body), unknownType: false } };
+  return { ok: true, value: { eventType: eventFamily, test: isTestDelivery(body), unknownType: false } };
 }

@@ -20,7 +20,6 @@ export function createGenericWebhookHandler(provider: ProviderDefinition & { rea
     const deliveryId = deliveryIdHeader ? verified.request.headers.raw(deliveryIdHeader)[0]?.trim() : undefined;
     return forwardWebhook(verified, deps, {
       eventType: eventType ?? 'unknown',
-      payload,
       test: false,
       unknownType: eventType === undefined,
       ...(deliveryId && { deliveryId }),

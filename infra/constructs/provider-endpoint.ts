@@ -20,6 +20,7 @@ import { thresholdAlarm } from './alarm-topic.js';
 import type { CallbackApi } from './callback-api.js';
 import { bundledCode, handlerEntry } from './function-bundle.js';
 import type { CustomersTable, DedupeTable } from './tables.js';
+import type { DeliveryBucket } from './delivery-bucket.js';
 
 /** Alarm thresholds, each counted over one 5-minute period. */
 export interface AlarmThresholds {
@@ -49,6 +50,12 @@ export const NAG_REASONS = {
     'Deliberately unauthenticated at the gateway: the callers are third-party platforms (Buddy, Talki, Bullseye, BuddyStat, Helper) that cannot sign AWS requests or obtain JWTs. Every request is authenticated in the function by an HMAC-SHA256 signature over the raw body or query, verified in constant time against the secret in Secrets Manager, with a replay window where the platform signs a timestamp; unsigned or mis-signed requests get 401 before any data is read. Stage throttling and the rejected-signature alarm bound abuse.',
   runtime:
     'nodejs22.x is a supported Lambda runtime and the Node line this code is tested and bundled for (esbuild target node22). Moving to a newer runtime is a deliberate, tested change (one constant in infra/constructs/function-bundle.ts), not an automatic one.',
+  deliveryPrefixGrant:
+    'S3 object permissions can only name objects by key, so a prefix needs a wildcard: each grant is one action set on one prefix of the stack\'s own delivery bucket (a webhook function: PutObject under claims/<its provider>/ and parked/<its provider>/; the redrive: GetObject and DeleteObject under parked/, PutObject under claims/), as shared/events/store.ts lays the bucket out. No function can read, list or delete another prefix, and nothing outside the bucket is granted.',
+  redriveSchedule:
+    'The redrive runs on a schedule and is idempotent: a failed or dropped invocation leaves every parked delivery where it is (parked/ in the delivery bucket), and the next run, ten minutes later, tries them all again; its errors alarm notifies the alarm topic. A dead-letter queue for the function or the schedule target would only collect copies of scheduled events, which carry nothing to replay.',
+  deliveryBucketAccessLogs:
+    'The delivery bucket is private (all public access blocked, bucket-owner-enforced), TLS-only and encrypted, and written only by this stack\'s roles under per-provider prefixes; every write is also a request log line of the function that made it (outcome parked, or a claim check). S3 server access logs would need a second bucket that itself has no access log; enable CloudTrail S3 data events for the bucket if an audit trail of reads is required.',
   synchronousOnly:
     'The function is only ever invoked synchronously, by its function URL and by the HTTP API: the platform waits for the answer and retries on a non-2xx itself. A Lambda dead-letter queue (or an on-failure destination) receives only failed asynchronous invocations, so it would stay empty forever. Failed deliveries are visible as 5xx answers (server-errors alarm) and on the operations dashboard; events that reached the bus are archived for replay.',
   rotationSteps:
@@ -77,6 +84,8 @@ export interface ProviderEndpointProps {
   readonly dedupe?: DedupeTable;
   /** Required for webhook providers. */
   readonly eventBus?: IEventBus;
+  /** Required for webhook providers: claim-checked bodies and parked deliveries. */
+  readonly deliveries?: DeliveryBucket;
   readonly alarmTopic?: ITopic;
   /** Use this existing secret (complete ARN) instead of creating one. */
   readonly secretArn?: string;
@@ -138,6 +147,7 @@ export class ProviderEndpoint extends Construct {
     readonly functionUrlRequests: Alarm;
     readonly staleSecret: Alarm;
     readonly misconfiguredSecret: Alarm;
+    readonly parkedDeliveries?: Alarm;
   };
 
   constructor(scope: Construct, id: string, props: ProviderEndpointProps) {
@@ -193,10 +203,13 @@ export class ProviderEndpoint extends Construct {
       [ENV.signingSecretId]: this.secret.secretArn,
     };
     if (provider.kind === 'lookup' && props.customers) Object.assign(environment, this.grantCustomerReads(role, props.customers));
-    if (provider.kind === 'webhook' && props.dedupe && props.eventBus) {
+    if (provider.kind === 'webhook' && props.dedupe && props.eventBus && props.deliveries) {
       environment[ENV.eventSink] = 'eventbridge';
       environment[ENV.eventBusName] = props.eventBus.eventBusName;
       environment[ENV.dedupeTable] = props.dedupe.table.tableName;
+      environment[ENV.deliveryBucket] = props.deliveries.bucket.bucketName;
+      // What shared/events/store.ts does from a handler: PutObject under claims/<id>/ and parked/<id>/.
+      props.deliveries.grantProviderWrites(role, provider.id);
       // What shared/events/ledger.ts does: conditional PutItem to claim and complete, GetItem, conditional DeleteItem to release.
       role.addToPrincipalPolicy(
         new PolicyStatement({
@@ -319,7 +332,20 @@ export class ProviderEndpoint extends Construct {
         ...(props.alarmTopic ? { topic: props.alarmTopic } : {}),
       });
 
+    // Every parked delivery alarms: it reached no bus yet, and the redrive or an operator must see it through.
+    const parkedDeliveries =
+      provider.kind === 'webhook'
+        ? alarm(
+            'ParkedDeliveriesAlarm',
+            'parked-deliveries',
+            `${provider.title}: a verified delivery was parked (acknowledged, kept in the delivery bucket under parked/${provider.id}/, not yet on the bus) because EventBridge refused it or EventBridge or DynamoDB failed. The scheduled redrive re-forwards it; \`npm run redrive\` does it now. See docs/deploy.md ("Parked deliveries").`,
+            metricFilter('ParkedDeliveriesFilter', this.logGroup, 'ParkedDeliveries', FilterPattern.stringValue('$.outcome', '=', 'parked')),
+            1,
+          )
+        : undefined;
+
     return {
+      ...(parkedDeliveries ? { parkedDeliveries } : {}),
       rejectedSignatures: alarm(
         'RejectedSignaturesAlarm',
         'rejected-signatures',

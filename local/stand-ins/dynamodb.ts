@@ -25,6 +25,15 @@ export const LOCAL_AWS_ENV = {
   AWS_SECRET_ACCESS_KEY: 'local',
 } as const;
 
+/** An SDK client's settings for a local stand-in at `endpoint`: the local region and dummy credentials. */
+export function localClientConfig(endpoint: string) {
+  return {
+    endpoint,
+    region: LOCAL_AWS_ENV.AWS_REGION,
+    credentials: { accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY },
+  };
+}
+
 export async function startDynamoStandIn(port = 0, host = '127.0.0.1'): Promise<DynamoStandIn> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
@@ -33,11 +42,7 @@ export async function startDynamoStandIn(port = 0, host = '127.0.0.1'): Promise<
   });
   const address = server.address() as AddressInfo;
   const endpoint = `http://${host}:${address.port}`;
-  const client = new DynamoDBClient({
-    endpoint,
-    region: LOCAL_AWS_ENV.AWS_REGION,
-    credentials: { accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY },
-  });
+  const client = new DynamoDBClient(localClientConfig(endpoint));
   return {
     endpoint,
     client,

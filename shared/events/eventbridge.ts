@@ -1,20 +1,7 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { sdkClientConfig } from '../aws/client-config.js';
-import { eventSourceOf, type EventSink, type PublishOptions, type WebhookEvent } from './event.js';
-
-/** EventBridge's limit for one PutEvents entry, counted as its docs say (UTF-8 bytes of its fields). */
-export const MAX_ENTRY_BYTES = 256 * 1024;
-
-/** The entry was refused: over the size limit, or failed inside a 200 PutEvents answer. */
-export class EventRejectedError extends Error {
-  override readonly name = 'EventRejectedError';
-  constructor(
-    message: string,
-    readonly code: string,
-  ) {
-    super(message);
-  }
-}
+import { fitsOnTheBus, MAX_ENTRY_BYTES } from './entry.js';
+import { EventRejectedError, type EventEntry, type EventSink, type PublishOptions } from './event.js';
 
 export interface EventBridgeSinkOptions {
   readonly eventBusName: string;
@@ -22,26 +9,31 @@ export interface EventBridgeSinkOptions {
   readonly client?: EventBridgeClient;
 }
 
-/** The PutEvents entry for a verified event: source `webhooks.<provider>`, detail-type the platform's event type. */
-export function toPutEventsEntry(event: WebhookEvent, eventBusName: string): PutEventsRequestEntry {
-  return {
-    EventBusName: eventBusName,
-    Source: eventSourceOf(event.provider),
-    DetailType: event.eventType,
-    Detail: JSON.stringify({ payload: event.payload, delivery: event.delivery }),
-    Time: new Date(event.delivery.receivedAt),
-  };
-}
+/** PutEvents' per-entry codes a later attempt may clear (the API reference lists these two as retryable). */
+const RETRYABLE_ENTRY_CODES: ReadonlySet<string> = new Set(['InternalFailure', 'ThrottlingException']);
 
-/** Size as EventBridge counts it: Source, DetailType, Detail and 14 bytes for Time. */
-export function entrySizeBytes(entry: PutEventsRequestEntry): number {
-  const bytes = (value: string | undefined) => (value === undefined ? 0 : Buffer.byteLength(value, 'utf8'));
-  return bytes(entry.Source) + bytes(entry.DetailType) + bytes(entry.Detail) + (entry.Time ? 14 : 0);
+/** Errors a whole PutEvents call fails with that a later attempt may clear: throttling, whatever the SDK names it. */
+const THROTTLING_ERRORS: ReadonlySet<string> = new Set(['ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded', 'LimitExceededException']);
+
+export function toPutEventsEntry(entry: EventEntry, eventBusName: string): PutEventsRequestEntry {
+  return { EventBusName: eventBusName, Source: entry.source, DetailType: entry.detailType, Detail: entry.detail, Time: new Date(entry.time) };
 }
 
 /**
- * Publishes each event as one PutEvents entry. PutEvents answers 200 even when an entry failed, so
- * `FailedEntryCount` is checked: `publish` resolves only when EventBridge accepted the entry.
+ * A failed PutEvents call as the sink reports it: a client fault other than throttling (validation,
+ * access denied) is a rejection, anything else (throttling, a 5xx, the network, a timeout) may pass later.
+ */
+function callFailure(error: unknown): unknown {
+  const fault = (error as { $fault?: unknown } | null)?.$fault;
+  const name = error instanceof Error ? error.name : '';
+  if (fault === 'client' && !THROTTLING_ERRORS.has(name)) return new EventRejectedError(`PutEvents refused: ${error instanceof Error ? error.message : name}`, name || 'ClientError');
+  return error;
+}
+
+/**
+ * Publishes each entry as one PutEvents entry. PutEvents answers 200 even when an entry failed, so
+ * `FailedEntryCount` is checked: `publish` resolves only when EventBridge accepted the entry, and
+ * rejects with EventRejectedError when the entry itself was refused.
  */
 export class EventBridgeSink implements EventSink {
   private readonly client: EventBridgeClient;
@@ -52,18 +44,21 @@ export class EventBridgeSink implements EventSink {
     this.client = options.client ?? new EventBridgeClient(sdkClientConfig(2_000));
   }
 
-  async publish(event: WebhookEvent, options: PublishOptions = {}): Promise<void> {
-    const entry = toPutEventsEntry(event, this.eventBusName);
-    const size = entrySizeBytes(entry);
-    // AWS: "The total entry size must be less than 256KB."
-    if (size >= MAX_ENTRY_BYTES) {
-      throw new EventRejectedError(`event is ${size} bytes; EventBridge takes less than ${MAX_ENTRY_BYTES}`, 'EntryTooLarge');
-    }
+  async publish(entry: EventEntry, options: PublishOptions = {}): Promise<void> {
+    if (!fitsOnTheBus(entry)) throw new EventRejectedError(`entry is not less than ${MAX_ENTRY_BYTES} bytes`, 'EntryTooLarge');
     options.signal?.throwIfAborted();
-    const answer = await this.client.send(new PutEventsCommand({ Entries: [entry] }), { abortSignal: options.signal });
+    let answer;
+    try {
+      answer = await this.client.send(new PutEventsCommand({ Entries: [toPutEventsEntry(entry, this.eventBusName)] }), { abortSignal: options.signal });
+    } catch (error) {
+      throw callFailure(error);
+    }
     const failed = answer.Entries?.[0];
     if ((answer.FailedEntryCount ?? 0) > 0 || failed?.ErrorCode) {
-      throw new EventRejectedError(`EventBridge refused the entry: ${failed?.ErrorMessage ?? 'no reason given'}`, failed?.ErrorCode ?? 'Unknown');
+      const code = failed?.ErrorCode ?? 'Unknown';
+      const message = `EventBridge refused the entry: ${failed?.ErrorMessage ?? 'no reason given'}`;
+      if (RETRYABLE_ENTRY_CODES.has(code)) throw Object.assign(new Error(message), { name: code });
+      throw new EventRejectedError(message, code);
     }
   }
 }

@@ -1,16 +1,21 @@
 import { appendFile } from 'node:fs/promises';
-import type { EventSink, PublishOptions, WebhookEvent } from './event.js';
+import { documentedRejection } from './entry.js';
+import type { EventEntry, EventSink, PublishOptions } from './event.js';
 
 /**
- * The local server's event bus: each verified event as one JSON line ({provider, eventType, payload,
- * delivery}), the same fields the EventBridge sink puts in source, detail-type and detail.
+ * The local server's event bus: each accepted entry as one JSON line, `{source, detailType, time,
+ * detail}`, `detail` being the Detail text exactly as PutEvents would receive it. It refuses what
+ * EventBridge's documented limits refuse (size, DetailType, nesting, int64), so `npm start` parks
+ * and claim-checks what AWS would.
  */
 export class FileEventSink implements EventSink {
   constructor(private readonly path: string) {}
 
-  async publish(event: WebhookEvent, options: PublishOptions = {}): Promise<void> {
+  async publish(entry: EventEntry, options: PublishOptions = {}): Promise<void> {
     options.signal?.throwIfAborted();
+    const refused = documentedRejection(entry);
+    if (refused) throw refused;
     // One appendFile call per line: O_APPEND keeps concurrent lines whole.
-    await appendFile(this.path, JSON.stringify(event) + '\n', 'utf8');
+    await appendFile(this.path, JSON.stringify({ source: entry.source, detailType: entry.detailType, time: entry.time, detail: entry.detail }) + '\n', 'utf8');
   }
 }

@@ -4,6 +4,7 @@ import type { DeliveryLedger, EventSink } from './event.js';
 import { EventBridgeSink } from './eventbridge.js';
 import { FileEventSink } from './file-sink.js';
 import { DynamoDbLedger, InMemoryLedger } from './ledger.js';
+import { S3DeliveryStore, unavailableStore, type DeliveryStore } from './store.js';
 
 export const EVENT_SINK_KINDS = ['eventbridge', 'file'] as const;
 
@@ -14,6 +15,16 @@ export class EventSinkConfigError extends Error {
 
 function unavailableSink(reason: string): EventSink {
   return { publish: () => Promise.reject(new EventSinkConfigError(reason)) };
+}
+
+/**
+ * DELIVERY_BUCKET's S3 store (its endpoint from AWS_ENDPOINT_URL_S3 in local runs). Never throws:
+ * without a bucket every call rejects naming the setting, so a delivery that needs the bucket is
+ * answered 503 and retried by the platform, never acknowledged without being kept.
+ */
+export function deliveryStoreFromEnv(env: NodeJS.ProcessEnv = process.env): DeliveryStore {
+  const bucket = settingFromEnv(env, ENV.deliveryBucket);
+  return bucket ? new S3DeliveryStore({ bucket }) : unavailableStore(`${ENV.deliveryBucket} is not set: large bodies cannot be claim-checked nor deliveries parked`);
 }
 
 /**

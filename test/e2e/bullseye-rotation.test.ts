@@ -93,9 +93,10 @@ async function deliverContinuously(stop: Promise<unknown>): Promise<DeliveryLog[
   return sent;
 }
 
+/** Each events-file line's Detail: `{delivery, payload}` (the file sink writes Detail as the text PutEvents would get). */
 async function busEvents(): Promise<{ payload: { id?: string }; delivery: { test: boolean } }[]> {
   const text = await readFile(stack.eventsFile, 'utf8').catch(() => '');
-  return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as { payload: { id?: string }; delivery: { test: boolean } });
+  return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse((JSON.parse(l) as { detail: string }).detail) as { payload: { id?: string }; delivery: { test: boolean } });
 }
 
 /** A Bullseye-shaped delivery signed with `secret`, straight to the receiver: what a late retry signed before the switch looks like. */

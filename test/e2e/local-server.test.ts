@@ -48,9 +48,17 @@ async function send(request: PlatformRequest): Promise<{ status: number; json: R
   return { status: response.status, json: response.body ? (JSON.parse(response.body) as Record<string, unknown>) : {} };
 }
 
-async function events(): Promise<Record<string, unknown>[]> {
+/** The events file's lines: `{source, detailType, time, detail}`, `detail` the Detail text PutEvents would get. */
+interface EventLine {
+  readonly source: string;
+  readonly detailType: string;
+  readonly time: string;
+  readonly detail: string;
+}
+
+async function events(): Promise<EventLine[]> {
   const text = await readFile(stack.eventsFile, 'utf8').catch(() => '');
-  return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as EventLine);
 }
 
 /** Distinct, recent clocks so every webhook body (and its de-duplication key) is new. */
@@ -85,9 +93,11 @@ describe('npm start: every provider over real HTTP', () => {
     expect(status).toBe(200);
     expect(json).toMatchObject({ received: true });
     const id = (JSON.parse(request.body!) as { id: string }).id;
-    const written = (await events()).filter((e) => JSON.stringify(e).includes(id));
+    const written = (await events()).filter((e) => e.detail.includes(id));
     expect(written).toHaveLength(1);
-    expect(written[0]).toMatchObject({ provider: 'bullseye', eventType: family });
+    expect(written[0]).toMatchObject({ source: 'webhooks.bullseye', detailType: family });
+    // The body as signed, embedded as it arrived.
+    expect(written[0]!.detail.endsWith(`,"payload":${request.body!}}`)).toBe(true);
   });
 
   it('buddystat goal.converted: 200 and the event appended (buddystat-webhooks.txt)', async () => {
@@ -95,7 +105,7 @@ describe('npm start: every provider over real HTTP', () => {
     const { status } = await send(request);
     expect(status).toBe(200);
     const stamp = (JSON.parse(request.body!) as { timestamp: string }).timestamp;
-    expect((await events()).filter((e) => JSON.stringify(e).includes(stamp) && e.provider === 'buddystat')).toHaveLength(1);
+    expect((await events()).filter((e) => e.detail.includes(stamp) && e.source === 'webhooks.buddystat')).toHaveLength(1);
   });
 
   it('a retried webhook (the same bytes again) is appended exactly once', async () => {
@@ -105,7 +115,7 @@ describe('npm start: every provider over real HTTP', () => {
     expect(first.status).toBe(200);
     expect(retry.status).toBe(200);
     const stamp = (JSON.parse(request.body!) as { timestamp: string }).timestamp;
-    expect((await events()).filter((e) => JSON.stringify(e).includes(stamp) && e.provider === 'buddystat')).toHaveLength(1);
+    expect((await events()).filter((e) => e.detail.includes(stamp) && e.source === 'webhooks.buddystat')).toHaveLength(1);
   });
 });
 
@@ -128,9 +138,11 @@ describe('npm start: a Standard Webhooks sender', () => {
     expect((await send(deliver(new Date()))).status).toBe(200);
     const retry = await send(deliver(new Date(Date.now() + 5_000)));
     expect(retry).toMatchObject({ status: 200, json: { received: true, duplicate: true } });
-    const written = (await events()).filter((e) => JSON.stringify(e).includes(id));
+    const written = (await events()).filter((e) => e.detail.includes(id));
     expect(written).toHaveLength(1);
-    expect(written[0]).toMatchObject({ provider: 'standardwebhooks', eventType: 'invoice.paid' });
+    expect(written[0]).toMatchObject({ source: 'webhooks.standardwebhooks', detailType: 'invoice.paid' });
+    // The body as sent, embedded as it arrived.
+    expect(written[0]!.detail.endsWith(`,"payload":${body}}`)).toBe(true);
   });
 });
 

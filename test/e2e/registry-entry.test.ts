@@ -70,7 +70,7 @@ describe('a Standard Webhooks sender added as one registry entry', () => {
     expect(await deliver(body, 'msg_acme_1', SECRET)).toBe(200);
     expect(await deliver(body, 'msg_acme_2', `whsec_${Buffer.from('not-acme').toString('base64')}`)).toBe(401);
     const events = (await readFile(join(dir, 'events.jsonl'), 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(events.filter((e) => e.provider === 'acme')).toEqual([expect.objectContaining({ provider: 'acme', eventType: 'order.shipped' })]);
+    expect(events.filter((e) => e.source === 'webhooks.acme')).toEqual([expect.objectContaining({ source: 'webhooks.acme', detailType: 'order.shipped' })]);
   });
 
   it('the stack synthesises its own function (the generic handler), function URL, route, signing secret and alarms', () => {

@@ -11,9 +11,11 @@ import { harness, mockedEventBus, type Harness, type MockedEventBus } from '../s
 import { handlerFor, SECRETS, validEvent } from './support.js';
 
 /**
- * EventBridge accepts the PutEvents call but fails the entry (FailedEntryCount > 0, HTTP 200): the
- * handler answers 503 with Retry-After and does not mark the event delivered, so the platform's
- * retry delivers it, exactly once, and a further retry is recognised as a duplicate.
+ * EventBridge accepts the PutEvents call but fails the entry (FailedEntryCount > 0, HTTP 200) and the
+ * delivery cannot be parked either (no delivery bucket: the stubbed deps have none): the handler
+ * answers 503 with Retry-After and does not mark the event delivered, so the platform's retry
+ * delivers it, exactly once, and a further retry is recognised as a duplicate. (With a bucket the
+ * delivery is parked instead: test/handlers/webhook-delivery.test.ts.)
  * Both ledgers: in memory, and DynamoDB (the deployed one) on dynalite, whose item is inspected.
  */
 
@@ -52,7 +54,7 @@ let counter = 0;
 /** A delivery no other test sends (the platform's clock gives it its own event id and time). */
 const uniqueEvent = (provider: ProviderId, h: Harness) => validEvent(provider, h.now() + ++counter * 1_000);
 
-describe.each(WEBHOOKS)('%s: EventBridge partial failure', (provider) => {
+describe.each(WEBHOOKS)('%s: EventBridge partial failure, nowhere to park', (provider) => {
   it.each(LEDGERS)(`${provider} with %s: 503 with Retry-After, not marked delivered; the retry delivers exactly once; a further retry is a duplicate`, async (name, ledger) => {
     const r = rig(provider, ledger());
     const event = uniqueEvent(provider, r.h);

@@ -4,7 +4,9 @@ import { DynamoDbLedger, InMemoryLedger } from '../../shared/events/ledger.js';
 import { EventBridgeSink } from '../../shared/events/eventbridge.js';
 import type { DeliveryLedger } from '../../shared/events/event.js';
 import { createDedupeTable } from '../../local/stand-ins/dynamodb.js';
+import { redriveParked } from '../../shared/events/redrive.js';
 import { useDynalite } from '../support/dynalite.js';
+import { useS3 } from '../support/s3.js';
 import { EVENT_KINDS, type EventKind } from '../support/events.js';
 import {
   GARBAGE_EVENTS,
@@ -49,11 +51,15 @@ interface Setup {
   readonly handler: ReturnType<typeof createBuddyStatHandler>;
 }
 
-function setup(options: { ledger?: DeliveryLedger; env?: Record<string, string> } = {}): Setup {
+/** The delivery bucket, on s3rver, for every test in the file. */
+const bucket = useS3();
+
+function setup(options: { ledger?: DeliveryLedger; env?: Record<string, string> } = {}): Setup & { ledger: DeliveryLedger; sink: EventBridgeSink } {
   const h = harness(SECRET, options.env);
   const bus = mockedEventBus();
   const sink = new EventBridgeSink({ client: bus.client, eventBusName: BUS });
-  return { h, bus, handler: createBuddyStatHandler({ ...commonDeps(h), sink, ledger: options.ledger ?? new InMemoryLedger() }) };
+  const ledger = options.ledger ?? new InMemoryLedger();
+  return { h, bus, ledger, sink, handler: createBuddyStatHandler({ ...commonDeps(h), sink, ledger, store: bucket().store() }) };
 }
 
 function delivery(entry: PutEntry | undefined): Record<string, unknown> {
@@ -142,7 +148,7 @@ describe.each(EVENT_KINDS)('buddystat handler, %s event', (kind: EventKind) => {
     expect(s.bus.entries()).toHaveLength(1);
   });
 
-  it(`buddystat: a retry carrying the same deliveryId is forwarded once even if its bytes differ ${DOC}`, async () => {
+  it(`buddystat: a retry whose bytes differ but whose signed compact form is the same is forwarded once ${DOC}`, async () => {
     const s = setup();
     const body = payload('goal.converted', `${kind}-delivery`, { deliveryId: `dlv_${kind}` });
     expect((await call(s.handler, kind, signed(body))).status).toBe(200);
@@ -150,15 +156,17 @@ describe.each(EVENT_KINDS)('buddystat handler, %s event', (kind: EventKind) => {
     expect(s.bus.entries()).toHaveLength(1);
   });
 
-  it(`buddystat: an EventBridge partial failure is a 503, then the retry delivers exactly once ${DOC}`, async () => {
+  it(`buddystat: an EventBridge partial failure parks the delivery (200: kept), the redrive forwards it exactly once ${DOC}`, async () => {
     const s = setup();
-    const spec = signed(payload('event.tracked', `${kind}-503`));
+    const spec = signed(payload('event.tracked', `${kind}-parked`));
     s.bus.failNext(1);
-    const failed = await call(s.handler, kind, spec);
-    expect(failed.status).toBe(503);
-    expect(failed.headers['retry-after']).toBeDefined();
-    expect((await call(s.handler, kind, spec)).status).toBe(200);
-    expect((await call(s.handler, kind, spec)).status).toBe(200);
+    const parked = await call(s.handler, kind, spec);
+    expect(parked.status).toBe(200);
+    expect(s.h.logs.requests().at(-1)).toMatchObject({ outcome: 'parked' });
+    const redrive = () => redriveParked({ store: bucket().store(), sink: s.sink, ledger: s.ledger, provider: 'buddystat', logger: s.h.logger });
+    expect(await redrive()).toMatchObject({ forwarded: 1 });
+    expect(await redrive()).toMatchObject({ forwarded: 0, duplicates: 0 });
+    expect((await call(s.handler, kind, spec)).json).toEqual({ received: true, duplicate: true });
     expect(s.bus.accepted()).toHaveLength(1);
   });
 
@@ -172,9 +180,9 @@ describe.each(EVENT_KINDS)('buddystat handler, %s event', (kind: EventKind) => {
     expect(s.bus.entries()).toEqual([]);
   });
 
-  it(`buddystat: 413 for a body over EventBridge's room (240 KiB) ${DOC}`, async () => {
+  it(`buddystat: 413 only for a body over what Lambda is handed (6 MB) ${DOC}`, async () => {
     const s = setup();
-    const answer = await call(s.handler, kind, signed(payload('event.tracked', kind, { blob: 'x'.repeat(241 * 1024) })));
+    const answer = await call(s.handler, kind, signed(payload('event.tracked', kind, { blob: 'x'.repeat(6 * 1024 * 1024) })));
     expect(answer.status).toBe(413);
     expect(s.bus.entries()).toEqual([]);
   });
@@ -206,11 +214,11 @@ describe('buddystat handler with DynamoDbLedger on dynalite', () => {
     expect(s.bus.entries()).toHaveLength(1);
   });
 
-  it.each(EVENT_KINDS)(`buddystat: a partial failure is a 503, then the retry delivers exactly once (%s) ${DOC}`, async (kind) => {
+  it.each(EVENT_KINDS)(`buddystat: a partial failure parks and releases the claim; a platform retry delivers exactly once (%s) ${DOC}`, async (kind) => {
     const s = setup({ ledger });
     const spec = signed(payload('alert.triggered', `dynamo-fail-${kind}`));
     s.bus.failNext(1);
-    expect((await call(s.handler, kind, spec)).status).toBe(503);
+    expect((await call(s.handler, kind, spec)).status).toBe(200);
     expect((await call(s.handler, kind, spec)).status).toBe(200);
     expect((await call(s.handler, kind, spec)).status).toBe(200);
     expect(s.bus.accepted()).toHaveLength(1);

@@ -4,7 +4,9 @@ import { DynamoDbLedger, InMemoryLedger } from '../../shared/events/ledger.js';
 import { EventBridgeSink } from '../../shared/events/eventbridge.js';
 import type { DeliveryLedger } from '../../shared/events/event.js';
 import { createDedupeTable } from '../../local/stand-ins/dynamodb.js';
+import { redriveParked } from '../../shared/events/redrive.js';
 import { useDynalite } from '../support/dynalite.js';
+import { useS3 } from '../support/s3.js';
 import { EVENT_KINDS, type EventKind } from '../support/events.js';
 import {
   GARBAGE_EVENTS,
@@ -50,11 +52,14 @@ interface Setup {
   readonly handler: ReturnType<typeof createBullseyeHandler>;
 }
 
-function setup(ledger: DeliveryLedger = new InMemoryLedger()): Setup {
+/** The delivery bucket, on s3rver, for every test in the file. */
+const bucket = useS3();
+
+function setup(ledger: DeliveryLedger = new InMemoryLedger()): Setup & { ledger: DeliveryLedger; sink: EventBridgeSink } {
   const h = harness(SECRETS);
   const bus = mockedEventBus();
   const sink = new EventBridgeSink({ client: bus.client, eventBusName: BUS });
-  return { h, bus, handler: createBullseyeHandler({ ...commonDeps(h), sink, ledger }) };
+  return { h, bus, ledger, sink, handler: createBullseyeHandler({ ...commonDeps(h), sink, ledger, store: bucket().store() }) };
 }
 
 function delivery(entry: PutEntry | undefined): Record<string, unknown> {
@@ -142,20 +147,20 @@ describe.each(EVENT_KINDS)('bullseye handler, %s event', (kind: EventKind) => {
     expect(new Set(keys).size).toBe(1);
   });
 
-  it(`bullseye: an EventBridge partial failure is a 503, and the platform's retry then delivers exactly once ${DOC}`, async () => {
+  it(`bullseye: an EventBridge partial failure parks the delivery (200: kept), the redrive then forwards it exactly once, a resend is a duplicate ${DOC}`, async () => {
     const s = setup();
     const request = signed(BILLING, billing(kind), SECRETS.billing);
     s.bus.failNext(1);
-    const failed = await call(s.handler, kind, request);
-    expect(failed.status).toBe(503);
-    expect(Number(failed.headers['retry-after'])).toBeGreaterThan(0);
+    const parked = await call(s.handler, kind, request);
+    expect(parked.status).toBe(200);
+    expect(s.h.logs.requests().at(-1)).toMatchObject({ outcome: 'parked', status: 200 });
     expect(s.bus.accepted()).toEqual([]);
-    const retried = await call(s.handler, kind, request);
-    expect(retried.status).toBe(200);
-    const duplicate = await call(s.handler, kind, request);
-    expect(duplicate.status).toBe(200);
+    expect(await redriveParked({ store: bucket().store(), sink: s.sink, ledger: s.ledger, provider: 'bullseye', logger: s.h.logger })).toMatchObject({ forwarded: 1 });
     expect(s.bus.accepted()).toHaveLength(1);
-    expect(s.bus.entries()).toHaveLength(2);
+    expect(s.bus.accepted()[0]!.detail.payload).toEqual(JSON.parse(String(request.body)));
+    const resent = await call(s.handler, kind, request);
+    expect(resent.json).toEqual({ received: true, duplicate: true });
+    expect(s.bus.accepted()).toHaveLength(1);
   });
 
   it(`bullseye: 400 for a validly signed body that is not JSON (or not an object), nothing forwarded ${DOC}`, async () => {
@@ -229,21 +234,22 @@ describe('bullseye handler with DynamoDbLedger on dynalite', () => {
     expect(s.bus.entries()).toHaveLength(1);
   });
 
-  it.each(EVENT_KINDS)(`bullseye: an EventBridge partial failure releases the claim, so the retry delivers exactly once (%s) ${DOC}`, async (kind) => {
+  it.each(EVENT_KINDS)(`bullseye: an EventBridge partial failure releases the claim and parks; a platform retry delivers exactly once (%s) ${DOC}`, async (kind) => {
     const s = setup(ledger);
     const request = signed(BILLING, billing(`dynamo-fail-${kind}`), SECRETS.billing);
     s.bus.failNext(1);
-    expect((await call(s.handler, kind, request)).status).toBe(503);
+    expect((await call(s.handler, kind, request)).status).toBe(200);
     expect((await call(s.handler, kind, request)).status).toBe(200);
     expect((await call(s.handler, kind, request)).status).toBe(200);
     expect(s.bus.accepted()).toHaveLength(1);
   });
 
-  it(`bullseye: a ledger that cannot be reached is a 503, not an unrecorded forward ${DOC}`, async () => {
+  it(`bullseye: a ledger that cannot be reached parks the delivery (kept, not forwarded unrecorded) ${DOC}`, async () => {
     const broken = new DynamoDbLedger({ tableName: 'no-such-table', client: dynamo().client });
     const s = setup(broken);
     const answer = await call(s.handler, 'http-v2', signed(IDENTIFICATION, identification('no-table'), SECRETS.identification));
-    expect(answer.status).toBe(503);
+    expect(answer.status).toBe(200);
+    expect(s.h.logs.requests().at(-1)).toMatchObject({ outcome: 'parked' });
     expect(s.bus.accepted()).toEqual([]);
   });
 });

@@ -30,7 +30,8 @@ describe('Bullseye automatic rotation in the stack', () => {
     expect(stack.bullseyeRotation).toBeUndefined();
     template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
     template.resourceCountIs('AWS::SecretsManager::Secret', PROVIDER_IDS.length);
-    template.resourceCountIs('AWS::Lambda::Function', PROVIDER_IDS.length);
+    // One function per provider, and the webhook redrive.
+    template.resourceCountIs('AWS::Lambda::Function', PROVIDER_IDS.length + 1);
   });
 
   it('with bullseyeRotationDays=30: a schedule on Bullseye\'s signing secret, every 30 days, not on deploy', () => {

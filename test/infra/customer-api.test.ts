@@ -77,7 +77,7 @@ describe('-c customerApiUrl=<url> -c customerApiTokenSecretArn=<arn> (all five p
     for (const name of CUSTOMER_ENV) expect(env).not.toHaveProperty(name);
     expect(env[ENV.dedupeTable]).toEqual({ Ref: logicalId(built.stack.dedupe!.table) });
     const statements = statementsOf(built, provider);
-    expect(actionsOf(statements).sort()).toEqual([...LOGS, ...OWN_SECRET, 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'events:PutEvents'].sort());
+    expect(actionsOf(statements).sort()).toEqual([...LOGS, ...OWN_SECRET, 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'events:PutEvents', 's3:PutObject'].sort());
     expect(JSON.stringify(statements)).not.toContain(TOKEN_ARN);
   });
 

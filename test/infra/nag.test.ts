@@ -44,27 +44,44 @@ describe('cdk-nag AwsSolutions and Serverless (as the app runs them: CDK policy-
     expect(report.success).toBe(true);
   });
 
-  it('acknowledges only what is argued: public routes (HMAC is the auth), the pinned runtime, platform-driven rotation, synchronous-only invocation, no X-Ray, the access-log template, the DLQ at the end of the line', () => {
+  it('acknowledges only what is argued: public routes (HMAC is the auth), the pinned runtime, platform-driven rotation, synchronous-only invocation, no X-Ray, the access-log template, the DLQ at the end of the line, the scheduled redrive, delivery-bucket prefixes and access logs', () => {
     const acks = acknowledgements(stack);
     const routeCount = PROVIDER_IDS.reduce((n, id) => n + PROVIDERS[id].routes.length, 0);
-    const webhookCount = PROVIDER_IDS.filter((id) => PROVIDERS[id].kind === 'webhook').length;
+    const webhooks = PROVIDER_IDS.filter((id) => PROVIDERS[id].kind === 'webhook');
+    const webhookCount = webhooks.length;
     const byId = (id: string) => acks.filter((a) => a.id === id);
-    expect(new Set(acks.map((a) => a.id))).toEqual(
+    const prefixGrants = acks.filter((a) => a.id.startsWith('AwsSolutions-IAM5['));
+    expect(new Set(acks.filter((a) => !prefixGrants.includes(a)).map((a) => a.id))).toEqual(
       new Set([
         'AwsSolutions-APIG4',
         'AwsSolutions-L1',
         'AwsSolutions-SMG4',
+        'AwsSolutions-S1',
         'Serverless-LambdaLatestVersion',
         'Serverless-LambdaDLQ',
         'Serverless-LambdaTracing',
         'Serverless-APIGWStructuredLogging',
         'Serverless-SQSRedrivePolicy',
+        'Serverless-EventBusDLQ',
       ]),
     );
     expect(byId('AwsSolutions-APIG4')).toHaveLength(routeCount);
-    for (const id of ['AwsSolutions-L1', 'AwsSolutions-SMG4', 'Serverless-LambdaLatestVersion', 'Serverless-LambdaDLQ', 'Serverless-LambdaTracing']) {
-      expect(byId(id)).toHaveLength(PROVIDER_IDS.length);
+    expect(byId('AwsSolutions-SMG4')).toHaveLength(PROVIDER_IDS.length);
+    // Each provider's function, and the redrive's.
+    for (const id of ['AwsSolutions-L1', 'Serverless-LambdaLatestVersion', 'Serverless-LambdaDLQ', 'Serverless-LambdaTracing']) {
+      expect(byId(id)).toHaveLength(PROVIDER_IDS.length + 1);
     }
+    // The redrive's schedule (a scheduled event carries nothing to keep), and the delivery bucket's access logs.
+    expect(byId('Serverless-EventBusDLQ').map((a) => a.path)).toEqual([expect.stringMatching(/Redrive\/Schedule$/)]);
+    expect(byId('AwsSolutions-S1').map((a) => a.path)).toEqual([expect.stringMatching(/Deliveries\/Bucket$/)]);
+    // One finding per wildcard prefix: claims/<id>/ and parked/<id>/ per webhook function, parked/ and claims/ for the redrive.
+    expect(prefixGrants.map((a) => a.id.replace(/<[^>]+>/, '<bucket>')).sort()).toEqual(
+      [
+        ...webhooks.flatMap((id) => [`AwsSolutions-IAM5[Resource::<bucket>/claims/${id}/*]`, `AwsSolutions-IAM5[Resource::<bucket>/parked/${id}/*]`]),
+        'AwsSolutions-IAM5[Resource::<bucket>/claims/*]',
+        'AwsSolutions-IAM5[Resource::<bucket>/parked/*]',
+      ].sort(),
+    );
     expect(byId('Serverless-APIGWStructuredLogging')).toHaveLength(1);
     // Only the dead-letter queues, never a consumer queue.
     expect(byId('Serverless-SQSRedrivePolicy')).toHaveLength(webhookCount);

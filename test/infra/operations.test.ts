@@ -57,7 +57,8 @@ describe('archive of the webhook bus (npm run replay reads it)', () => {
 describe('example consumer (-c exampleConsumer=true)', () => {
   it('is off by default: no rule, queue or consumer alarm', () => {
     expect(DEFAULT_SETTINGS.exampleConsumer).toBe(false);
-    plain.template.resourceCountIs('AWS::Events::Rule', 0);
+    // The only rule is the redrive's schedule.
+    plain.template.resourceCountIs('AWS::Events::Rule', 1);
     plain.template.resourceCountIs('AWS::SQS::Queue', 0);
   });
 
@@ -132,7 +133,8 @@ describe('example consumer (-c exampleConsumer=true)', () => {
 
   it('one channel per webhook provider deployed, none for lookups; outputs name each queue', () => {
     expect(withConsumer.stack.exampleConsumer!.channels.map((c) => c.provider.id)).toEqual(webhookProviders.map((p) => p.id));
-    withConsumer.template.resourceCountIs('AWS::Events::Rule', webhookProviders.length);
+    // One per channel, and the redrive's schedule.
+    withConsumer.template.resourceCountIs('AWS::Events::Rule', webhookProviders.length + 1);
     withConsumer.template.resourceCountIs('AWS::SQS::Queue', 2 * webhookProviders.length);
     withConsumer.template.hasOutput('BullseyeDeadLetterQueueUrl', {});
     withConsumer.template.hasOutput('BuddystatConsumerQueueUrl', {});

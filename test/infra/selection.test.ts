@@ -54,15 +54,17 @@ describe('-c env.talki.NODE_OPTIONS=--enable-source-maps', () => {
 });
 
 describe('-c providers=bullseye', () => {
-  it('a webhook-only selection has the bus, its archive and the de-duplication table, no customers table', () => {
+  it('a webhook-only selection has the bus, its archive, the de-duplication table, the delivery bucket and the redrive, no customers table', () => {
     const { stack, template } = appWith({ providers: 'bullseye' });
     expect(stack.customers).toBeUndefined();
     template.resourceCountIs('AWS::Events::EventBus', 1);
     template.resourceCountIs('AWS::Events::Archive', 1);
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.resourceCountIs('AWS::S3::Bucket', 1);
+    template.resourceCountIs('AWS::Events::Rule', 1);
     template.resourceCountIs('AWS::ApiGatewayV2::Route', 2);
     expect(Object.keys(template.findOutputs('*')).sort()).toEqual(
-      ['AlarmTopicArn', 'BullseyeBillingApiUrl', 'BullseyeBillingFunctionUrl', 'BullseyeIdentificationApiUrl', 'BullseyeIdentificationFunctionUrl', 'BullseyeSecretName', 'EventBusName', 'WebhookArchiveName'].sort(),
+      ['AlarmTopicArn', 'BullseyeBillingApiUrl', 'BullseyeBillingFunctionUrl', 'BullseyeIdentificationApiUrl', 'BullseyeIdentificationFunctionUrl', 'BullseyeSecretName', 'DedupeTableName', 'DeliveryBucketName', 'EventBusName', 'WebhookArchiveName'].sort(),
     );
   });
 });

@@ -125,7 +125,7 @@ describe('least privilege (policy documents)', () => {
     const actions = statements.flatMap((s) => asList(s.Action)).sort();
     const logs = ['logs:CreateLogStream', 'logs:PutLogEvents'];
     const secrets = ['secretsmanager:GetSecretValue', 'secretsmanager:ListSecretVersionIds'];
-    const data = provider.kind === 'lookup' ? ['dynamodb:GetItem', 'dynamodb:Query'] : ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'events:PutEvents'];
+    const data = provider.kind === 'lookup' ? ['dynamodb:GetItem', 'dynamodb:Query'] : ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'events:PutEvents', 's3:PutObject'];
     expect(actions).toEqual([...logs, ...secrets, ...data].sort());
     const referenced = new Set(statements.flatMap((s) => referencedIds(s.Resource)));
     if (provider.kind === 'lookup') {
@@ -142,17 +142,24 @@ describe('least privilege (policy documents)', () => {
       expect(referenced.has(logicalId(synth.stack.dedupe!.table))).toBe(true);
       expect(referenced.has(logicalId(synth.stack.eventBus!))).toBe(true);
       expect(referenced.has(logicalId(synth.stack.customers!.table))).toBe(false);
+      // The delivery bucket: PutObject under its own claims/ and parked/ prefixes only (test/infra/delivery.test.ts).
+      expect(referenced.has(logicalId(synth.stack.deliveries!.bucket))).toBe(true);
     }
     // Logs go to its own group only.
     const logStatement = statements.find((s) => asList(s.Action).includes('logs:PutLogEvents'))!;
     expect(referencedIds(logStatement.Resource)).toEqual([logicalId(endpoint(provider).logGroup)]);
   });
 
-  it('no IAM policy or role uses a wildcard action or resource, or an AWS managed policy', () => {
+  it('no IAM policy or role uses a wildcard action or resource (but an S3 key prefix in the delivery bucket), or an AWS managed policy', () => {
+    const bucketArn = JSON.stringify({ 'Fn::GetAtt': [logicalId(synth.stack.deliveries!.bucket), 'Arn'] });
     for (const [id, policy] of Object.entries(resources('AWS::IAM::Policy'))) {
       for (const s of policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]) {
         expect(asList(s.Action).filter((a) => a.includes('*')), id).toEqual([]);
-        expect(JSON.stringify(s.Resource), id).not.toContain('*');
+        for (const resource of asList(s.Resource)) {
+          const text = JSON.stringify(resource);
+          // S3 names objects by key: `<bucket ARN>/<prefix>/*` is the narrowest grant there is.
+          if (text.includes('*')) expect(text, id).toMatch(new RegExp(`^\\{"Fn::Join":\\["",\\[${bucketArn.replace(/[[\]{}().*+?^$|\\]/g, '\\$&')},"/(claims|parked)/([a-z]+/)?\\*"\\]\\]\\}$`));
+        }
       }
     }
     for (const role of Object.values(resources('AWS::IAM::Role'))) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
@@ -200,7 +207,8 @@ describe('tables and bus (layouts from shared/customers/table.ts)', () => {
 describe('logs, alarms, outputs', () => {
   it('every log group (one per function, plus API access logs) has a retention', () => {
     const groups = Object.values(resources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(providers.length + 1);
+    // One per provider function, the redrive function, and the API access logs.
+    expect(groups).toHaveLength(providers.length + 2);
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(DEFAULT_SETTINGS.logRetention);
   });
 

@@ -6,11 +6,14 @@ import { InMemoryLedger } from '../../shared/events/ledger.js';
 import type { LambdaHttpHandler } from '../../shared/handler.js';
 import { PROVIDERS, type ProviderId, type RouteDefinition } from '../../shared/providers.js';
 import { commonDeps, harness, mockedEventBus, type Harness, type MockedEventBus } from '../support/handler-harness.js';
+import type { DeliveryStore } from '../../shared/events/store.js';
+import { noBucket } from '../support/stubbed-deps.js';
 
 /**
  * One provider's real handler, as the property suites drive it: the real SecretsCache over a stubbed
  * Secrets Manager client, an in-memory directory with one customer, the real EventBridgeSink over a
  * stubbed EventBridge client and the in-memory ledger, a captured logger and the harness's fixed clock.
+ * No delivery bucket: a delivery that needs one is answered 503, which is among the documented statuses.
  */
 
 /** README, "How a request is handled": the statuses every handler may answer. 500 would be a bug. */
@@ -43,8 +46,11 @@ export interface Subject {
   readonly bus?: MockedEventBus;
 }
 
-/** The provider's handler built by its own factory. `secretValue` replaces the provider's stored secret. */
-export function subject(provider: ProviderId, secretValue: Record<string, string> = SECRETS[provider]): Subject {
+/**
+ * The provider's handler built by its own factory. `secretValue` replaces the provider's stored
+ * secret; `store` is the delivery bucket (default none: a delivery that needs one is answered 503).
+ */
+export function subject(provider: ProviderId, secretValue: Record<string, string> = SECRETS[provider], store: DeliveryStore = noBucket): Subject {
   const h = harness(secretValue);
   const bus = mockedEventBus();
   const handler = createProviderHandler(provider, {
@@ -52,6 +58,7 @@ export function subject(provider: ProviderId, secretValue: Record<string, string
     directory: new InMemoryDirectory([PROFILE]),
     sink: new EventBridgeSink({ client: bus.client, eventBusName: 'property-bus' }),
     ledger: new InMemoryLedger(),
+    store,
   });
   return PROVIDERS[provider].kind === 'lookup' ? { provider, handler, h } : { provider, handler, h, bus };
 }

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { EventBridgeClient, PutEventsCommand, type PutEventsCommandInput } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
+import { documentedRejection } from '../../shared/events/entry.js';
 import type { InProcessSecretsManager } from '../../local/stand-ins/secrets-manager.js';
 import type { CustomerDirectory } from '../../shared/customers/profile.js';
 import type { HttpResponse } from '../../shared/http/response.js';
@@ -245,12 +246,21 @@ function stubEventBridge(client: EventBridgeClient) {
 
 export type EventBusMock = ReturnType<typeof stubEventBridge>;
 
-/** One PutEvents entry as the sink sent it, with its Detail parsed. */
+/** One PutEvents entry as the sink sent it, with its Detail parsed, and as text. */
 export interface PutEntry {
   readonly source: string | undefined;
   readonly detailType: string | undefined;
   readonly busName: string | undefined;
   readonly detail: Record<string, unknown>;
+  readonly detailText: string;
+}
+
+/** The payload's text as the entry carries it: Detail is `{"delivery":{…},"payload":<text>}`. */
+export function payloadText(entry: Pick<PutEntry, 'detail' | 'detailText'>): string {
+  // The delivery object is ours, written by JSON.stringify: parsing and writing it again gives the same text.
+  const prefix = `{"delivery":${JSON.stringify(entry.detail.delivery)},"payload":`;
+  if (!entry.detailText.startsWith(prefix) || !entry.detailText.endsWith('}')) throw new Error(`not an inline entry: ${entry.detailText.slice(0, 200)}`);
+  return entry.detailText.slice(prefix.length, -1);
 }
 
 export interface MockedEventBus {
@@ -260,17 +270,22 @@ export interface MockedEventBus {
   entries(): PutEntry[];
   /** The entries EventBridge accepted: what subscribers saw. */
   accepted(): PutEntry[];
-  /** The next `count` PutEvents calls report every entry failed (FailedEntryCount > 0, HTTP 200). */
-  failNext(count?: number): void;
+  /** The next `count` PutEvents calls report every entry failed (FailedEntryCount > 0, HTTP 200) with `code` (default InternalFailure). */
+  failNext(count?: number, code?: string): void;
 }
 
-/** An EventBridgeClient whose PutEvents accepts every entry, unless told to fail some calls. */
+/**
+ * An EventBridgeClient whose PutEvents accepts every entry that EventBridge's documented limits
+ * accept (size, DetailType, nesting, int64: shared/events/entry.ts), as a failed entry with
+ * InvalidArgument otherwise, unless told to fail some calls.
+ */
 export function mockedEventBus(): MockedEventBus {
   const client = new EventBridgeClient({ region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
   const mock = stubEventBridge(client);
   const all: PutEntry[] = [];
   const ok: PutEntry[] = [];
   let failures = 0;
+  let failureCode = 'InternalFailure';
   let next = 0;
   mock.on(PutEventsCommand).callsFake((input: PutEventsCommandInput) => {
     const entries = (input.Entries ?? []).map((e) => ({
@@ -278,13 +293,25 @@ export function mockedEventBus(): MockedEventBus {
       detailType: e.DetailType,
       busName: e.EventBusName,
       detail: JSON.parse(e.Detail ?? '{}') as Record<string, unknown>,
+      detailText: e.Detail ?? '',
     }));
     all.push(...entries);
     if (failures > 0) {
       failures--;
       return {
         FailedEntryCount: entries.length,
-        Entries: entries.map(() => ({ ErrorCode: 'InternalFailure', ErrorMessage: 'Internal service error' })),
+        Entries: entries.map(() => ({ ErrorCode: failureCode, ErrorMessage: `${failureCode} (stubbed)` })),
+        $metadata: { httpStatusCode: 200 },
+      };
+    }
+    const refused = (input.Entries ?? []).map((e) =>
+      documentedRejection({ source: e.Source ?? '', detailType: e.DetailType ?? '', detail: e.Detail ?? '', time: e.Time?.toISOString() ?? '' }),
+    );
+    if (refused.some(Boolean)) {
+      ok.push(...entries.filter((_, i) => !refused[i]));
+      return {
+        FailedEntryCount: refused.filter(Boolean).length,
+        Entries: refused.map((r, i) => (r ? { ErrorCode: r.code, ErrorMessage: r.message } : { EventId: `evt-${++next}-${i}` })),
         $metadata: { httpStatusCode: 200 },
       };
     }
@@ -296,6 +323,9 @@ export function mockedEventBus(): MockedEventBus {
     mock,
     entries: () => [...all],
     accepted: () => [...ok],
-    failNext: (count = 1) => void (failures += count),
+    failNext: (count = 1, code = 'InternalFailure') => {
+      failures += count;
+      failureCode = code;
+    },
   };
 }

@@ -2,6 +2,7 @@ import { createProviderHandler } from '../../functions/index.js';
 import { InMemoryDirectory } from '../../shared/customers/memory.js';
 import type { CustomerDirectory, CustomerProfile } from '../../shared/customers/profile.js';
 import type { DeliveryLedger, EventSink } from '../../shared/events/event.js';
+import { unavailableStore, type DeliveryStore } from '../../shared/events/store.js';
 import type { LambdaHttpHandler } from '../../shared/handler.js';
 import type { Logger } from '../../shared/log.js';
 import type { ProviderId } from '../../shared/providers.js';
@@ -10,7 +11,8 @@ import type { SecretsCache } from '../../shared/secrets/cache.js';
 /**
  * A provider's real handler with its dependencies stubbed at their interfaces, for the fault suites
  * and the benchmarks: what the caller leaves out is an in-memory directory holding `profile`, a bus
- * that accepts at once and a ledger that has never seen a key (every delivery does the full forward).
+ * that accepts at once, a ledger that has never seen a key (every delivery does the full forward) and
+ * no delivery bucket (a delivery that needs one is answered 503).
  */
 export interface StubbableDeps {
   readonly secrets: SecretsCache;
@@ -20,6 +22,7 @@ export interface StubbableDeps {
   readonly directory?: CustomerDirectory;
   readonly sink?: EventSink;
   readonly ledger?: DeliveryLedger;
+  readonly store?: DeliveryStore;
 }
 
 export const acceptingSink: EventSink = { publish: async () => undefined };
@@ -30,6 +33,8 @@ export const alwaysNewLedger: DeliveryLedger = {
   release: async () => undefined,
 };
 
+export const noBucket: DeliveryStore = unavailableStore('no delivery bucket in this test');
+
 export function handlerWithStubs(provider: ProviderId, deps: StubbableDeps, profile: CustomerProfile): LambdaHttpHandler {
   return createProviderHandler(provider, {
     secrets: deps.secrets,
@@ -39,5 +44,6 @@ export function handlerWithStubs(provider: ProviderId, deps: StubbableDeps, prof
     directory: deps.directory ?? new InMemoryDirectory([profile]),
     sink: deps.sink ?? acceptingSink,
     ledger: deps.ledger ?? alwaysNewLedger,
+    store: deps.store ?? noBucket,
   });
 }

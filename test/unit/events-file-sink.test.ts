@@ -5,7 +5,8 @@ import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { WebhookEvent } from '../../shared/events/event.js';
+import { inlineEntry } from '../../shared/events/entry.js';
+import type { EventEntry } from '../../shared/events/event.js';
 import { EventBridgeSink } from '../../shared/events/eventbridge.js';
 import { FileEventSink } from '../../shared/events/file-sink.js';
 import { EventSinkConfigError, deliveryLedgerFromEnv, eventSinkFromEnv } from '../../shared/events/from-env.js';
@@ -18,21 +19,23 @@ import { createLogger } from '../../shared/log.js';
  * start: every publish rejects with a message naming it, so the handler answers 503 and logs why.
  */
 
-function webhookEvent(n = 0, payload: unknown = { event: 'goal.converted', visitorId: `vis_${n}` }): WebhookEvent {
-  return {
-    provider: 'buddystat',
+/** The entry a delivery of `payload` becomes (its text embedded as it would have arrived). */
+function webhookEvent(n = 0, payload: unknown = { event: 'goal.converted', visitorId: `vis_${n}` }): EventEntry {
+  const body = JSON.stringify(payload);
+  const delivery = {
+    dedupeKey: `buddystat#sha256#${n}`,
     eventType: 'goal.converted',
-    payload,
-    delivery: {
-      dedupeKey: `buddystat#sha256#${n}`,
-      receivedAt: '2024-05-29T16:26:40.000Z',
-      route: '/buddystat/events',
-      test: false,
-      unknownType: false,
-      requestId: `req-${n}`,
-    },
+    receivedAt: '2024-05-29T16:26:40.000Z',
+    route: '/buddystat/events',
+    test: false,
+    unknownType: false,
+    requestId: `req-${n}`,
   };
+  return inlineEntry({ provider: 'buddystat', body, delivery }, body);
 }
+
+/** The payload a written line carries. */
+const payloadOf = (line: EventEntry): unknown => (JSON.parse(line.detail) as { payload: unknown }).payload;
 
 function capture() {
   const lines: string[] = [];
@@ -50,7 +53,7 @@ afterEach(async () => {
 const readLines = async (path: string) => (await readFile(path, 'utf8')).split('\n');
 
 describe('FileEventSink', () => {
-  it('appends one JSON line per event: {provider, eventType, payload, delivery}', async () => {
+  it('appends one JSON line per entry: {source, detailType, time, detail}, detail the Detail text PutEvents would get', async () => {
     const path = join(dir, 'events.jsonl');
     const sink = new FileEventSink(path);
     const first = webhookEvent(1, { name: 'Zoë', nested: { list: [1, null, 'three'] } });
@@ -62,7 +65,7 @@ describe('FileEventSink', () => {
     expect(lines).toHaveLength(3);
     expect(lines[2]).toBe(''); // every line ends with \n
     const parsed = lines.slice(0, 2).map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(Object.keys(parsed[0]!)).toEqual(['provider', 'eventType', 'payload', 'delivery']);
+    expect(Object.keys(parsed[0]!)).toEqual(['source', 'detailType', 'time', 'detail']);
     expect(parsed).toEqual([first, second]);
   });
 
@@ -84,16 +87,25 @@ describe('FileEventSink', () => {
 
     const lines = (await readLines(path)).slice(0, -1);
     expect(lines).toHaveLength(50);
-    const parsed = lines.map((line) => JSON.parse(line) as WebhookEvent);
-    const byN = new Map(parsed.map((event) => [(event.payload as { n: number }).n, event]));
+    const parsed = lines.map((line) => JSON.parse(line) as EventEntry);
+    const byN = new Map(parsed.map((entry) => [(payloadOf(entry) as { n: number }).n, entry]));
     expect(byN.size).toBe(50);
-    for (const event of events) expect(byN.get((event.payload as { n: number }).n)).toEqual(event);
+    for (const entry of events) expect(byN.get((payloadOf(entry) as { n: number }).n)).toEqual(entry);
   });
 
   it('an already-aborted signal rejects and writes nothing', async () => {
     const path = join(dir, 'events.jsonl');
     const reason = new Error('deadline passed');
     await expect(new FileEventSink(path).publish(webhookEvent(), { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    await expect(readFile(path)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('refuses, as an EventRejectedError, what EventBridge documents it refuses: nesting past 1000 levels, DetailType over 128', async () => {
+    const path = join(dir, 'events.jsonl');
+    const sink = new FileEventSink(path);
+    const deep = webhookEvent(1, JSON.parse('['.repeat(1000) + ']'.repeat(1000)));
+    await expect(sink.publish(deep)).rejects.toMatchObject({ name: 'EventRejectedError', code: 'InvalidArgument' });
+    await expect(sink.publish({ ...webhookEvent(2), detailType: 'x'.repeat(129) })).rejects.toMatchObject({ name: 'EventRejectedError' });
     await expect(readFile(path)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ClaimResult, DeliveryLedger, EventSink, PublishOptions, WebhookEvent } from '../../shared/events/event.js';
-import { EventRejectedError } from '../../shared/events/eventbridge.js';
+import { inlineEntry, MAX_ENTRY_BYTES, type ClaimPointer } from '../../shared/events/entry.js';
+import { EventRejectedError, type ClaimResult, type DeliveryLedger, type EventEntry, type EventSink, type PublishOptions, type WebhookEvent } from '../../shared/events/event.js';
 import { dedupeKeyFor, forwardOnce, type ForwardResult } from '../../shared/events/forward.js';
+import { claimKey, unavailableStore, type DeliveryStore } from '../../shared/events/store.js';
 import { InMemoryLedger } from '../../shared/events/ledger.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 
@@ -14,14 +15,16 @@ import { createLogger, type Logger } from '../../shared/log.js';
 
 const PAYLOAD_MARKER = 'payload-marker-4b1d';
 
-function webhookEvent(key = 'buddystat#sha256#abc'): WebhookEvent {
+function webhookEvent(key = 'buddystat#sha256#abc', body: string | Buffer = JSON.stringify({ event: 'goal.converted', note: PAYLOAD_MARKER, email: `${PAYLOAD_MARKER}@example.com` })): WebhookEvent {
   return {
     provider: 'buddystat',
-    eventType: 'goal.converted',
-    payload: { event: 'goal.converted', note: PAYLOAD_MARKER, email: `${PAYLOAD_MARKER}@example.com` },
-    delivery: { dedupeKey: key, receivedAt: '2024-05-29T16:26:40.000Z', route: '/buddystat/events', test: false, unknownType: false, requestId: 'req-1' },
+    body,
+    delivery: { dedupeKey: key, eventType: 'goal.converted', receivedAt: '2024-05-29T16:26:40.000Z', route: '/buddystat/events', test: false, unknownType: false, requestId: 'req-1' },
   };
 }
+
+/** The entry forwardOnce puts on the bus for an event whose body travels inline. */
+const inline = (event: WebhookEvent): EventEntry => inlineEntry(event, event.body as string);
 
 let keys = 0;
 const freshEvent = () => webhookEvent(`buddystat#sha256#forward-${++keys}`);
@@ -45,12 +48,12 @@ afterEach(() => {
 // ---- Sinks and ledgers that show what forwardOnce did ----
 
 interface RecordingSink extends EventSink {
-  readonly published: WebhookEvent[];
+  readonly published: EventEntry[];
   readonly options: Array<PublishOptions | undefined>;
 }
 
 function acceptingSink(): RecordingSink {
-  const published: WebhookEvent[] = [];
+  const published: EventEntry[] = [];
   const options: Array<PublishOptions | undefined> = [];
   return {
     published,
@@ -62,7 +65,8 @@ function acceptingSink(): RecordingSink {
   };
 }
 
-function failingSink(error: unknown = new EventRejectedError('EventBridge refused the entry: Internal service error', 'InternalFailure')): EventSink & { calls: () => number } {
+/** By default the retryable kind: EventBridge's InternalFailure for the entry. */
+function failingSink(error: unknown = Object.assign(new Error('EventBridge refused the entry: Internal service error'), { name: 'InternalFailure' })): EventSink & { calls: () => number } {
   let calls = 0;
   return {
     calls: () => calls,
@@ -137,15 +141,38 @@ function ledgerWith(overrides: Partial<DeliveryLedger>): DeliveryLedger {
   };
 }
 
-const forward = (event: WebhookEvent, sink: EventSink, ledger: DeliveryLedger, deadlineMs = 500): Promise<ForwardResult> =>
-  forwardOnce(event, { sink, ledger, deadlineMs, logger });
+/** A delivery bucket at its interface: what was claim-checked, by key. */
+function memoryStore(): DeliveryStore & { claims: Map<string, Buffer> } {
+  const claims = new Map<string, Buffer>();
+  const none = unavailableStore('not used here');
+  return {
+    ...none,
+    claims,
+    putClaim: async (event): Promise<ClaimPointer> => {
+      const bytes = typeof event.body === 'string' ? Buffer.from(event.body) : Buffer.from(event.body);
+      const key = claimKey(event.provider, event.delivery.dedupeKey);
+      claims.set(key, bytes);
+      return { bucket: 'memory', key, size: bytes.length, sha256: 'not-checked-here' };
+    },
+  };
+}
+
+let store = memoryStore();
+beforeEach(() => {
+  store = memoryStore();
+});
+
+const forward = (event: WebhookEvent, sink: EventSink, ledger: DeliveryLedger, deadlineMs = 500, completeDeadlineMs?: number): Promise<ForwardResult> =>
+  forwardOnce(event, { sink, ledger, store, deadlineMs, logger, ...(completeDeadlineMs ? { completeDeadlineMs } : {}) });
+
+const failed = (outcome: string) => expect.objectContaining({ ok: false, outcome, reason: expect.objectContaining({ outcome }) });
 
 // ---- dedupeKeyFor ----
 
 describe('dedupeKeyFor', () => {
   const body = Buffer.from('{"event":"goal.converted","visitorId":"vis_1"}');
 
-  it('is SHA-256 of the raw bytes, prefixed by the provider', () => {
+  it('is SHA-256 of the bytes that verified, prefixed by the provider', () => {
     expect(dedupeKeyFor('buddystat', body)).toMatch(/^buddystat#sha256#[0-9a-f]{64}$/);
     // SHA-256 of no bytes at all (FIPS 180-4 test vector).
     expect(dedupeKeyFor('buddy', new Uint8Array(0))).toBe('buddy#sha256#e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
@@ -167,26 +194,23 @@ describe('dedupeKeyFor', () => {
     expect(dedupeKeyFor('bullseye', body)).not.toBe(dedupeKeyFor('buddystat', body));
   });
 
-  it("the platform's delivery id wins over the bytes", () => {
-    expect(dedupeKeyFor('bullseye', body, 'dlv_42')).toBe('bullseye#id#dlv_42');
-    expect(dedupeKeyFor('bullseye', Buffer.from('other bytes'), 'dlv_42')).toBe(dedupeKeyFor('bullseye', body, 'dlv_42'));
-    expect(dedupeKeyFor('talki', body, 'dlv_42')).not.toBe(dedupeKeyFor('bullseye', body, 'dlv_42'));
-  });
-
-  it('an empty delivery id falls back to the bytes', () => {
-    expect(dedupeKeyFor('bullseye', body, '')).toBe(dedupeKeyFor('bullseye', body));
+  it('is the same length whatever the body (DynamoDB limits a key to 2,048 bytes): a 6 MB body, a string or its bytes', () => {
+    const large = 'x'.repeat(6 * 1024 * 1024);
+    expect(dedupeKeyFor('buddystat', large)).toHaveLength(dedupeKeyFor('buddystat', '{}').length);
+    expect(dedupeKeyFor('buddystat', large)).toBe(dedupeKeyFor('buddystat', Buffer.from(large)));
   });
 });
 
 // ---- forwardOnce ----
 
 describe('forwardOnce: forwarded and duplicate', () => {
-  it('claims, publishes the event as given, completes: forwarded', async () => {
+  it('claims, publishes the inline entry, completes: forwarded', async () => {
     const sink = acceptingSink();
     const ledger = watched();
     const event = freshEvent();
     expect(await forward(event, sink, ledger)).toEqual({ ok: true, outcome: 'forwarded' });
-    expect(sink.published).toEqual([event]);
+    expect(sink.published).toEqual([inline(event)]);
+    expect(store.claims.size).toBe(0);
     expect(ledger.calls).toEqual(['claim', 'complete']);
     expect(warnings()).toEqual([]);
   });
@@ -225,7 +249,7 @@ describe('forwardOnce: ledger_unavailable', () => {
     const sink = acceptingSink();
     const error = Object.assign(new Error('Requested resource not found'), { name: 'ResourceNotFoundException' });
     const event = freshEvent();
-    expect(await forward(event, sink, ledgerWith({ claim: () => Promise.reject(error) }))).toEqual({ ok: false, outcome: 'ledger_unavailable' });
+    expect(await forward(event, sink, ledgerWith({ claim: () => Promise.reject(error) }))).toEqual(failed('ledger_unavailable'));
     expect(sink.published).toEqual([]);
     expect(warnings()).toEqual([
       expect.objectContaining({
@@ -242,7 +266,7 @@ describe('forwardOnce: ledger_unavailable', () => {
     const sink = acceptingSink();
     const started = Date.now();
     const stuck = ledgerWith({ claim: () => new Promise<ClaimResult>(() => undefined) });
-    expect(await forward(freshEvent(), sink, stuck, 20)).toEqual({ ok: false, outcome: 'ledger_unavailable' });
+    expect(await forward(freshEvent(), sink, stuck, 20)).toEqual(failed('ledger_unavailable'));
     expect(Date.now() - started).toBeLessThan(200);
     expect(sink.published).toEqual([]);
   });
@@ -254,7 +278,7 @@ describe('forwardOnce: ledger_unavailable', () => {
     const ledger = watched({ claim: slowClaim, complete: (key) => inner.complete(key), release: (key) => inner.release(key) });
     const event = freshEvent();
     const released = ledger.finished('release');
-    expect(await forward(event, sink, ledger, 15)).toEqual({ ok: false, outcome: 'ledger_unavailable' });
+    expect(await forward(event, sink, ledger, 15)).toEqual(failed('ledger_unavailable'));
     await released;
     expect(sink.signals).toHaveLength(1);
     expect(sink.signals[0]?.aborted).toBe(true);
@@ -268,26 +292,27 @@ describe('forwardOnce: sink_failed', () => {
     const ledger = watched();
     const event = freshEvent();
     const broken = failingSink();
-    expect(await forward(event, broken, ledger)).toEqual({ ok: false, outcome: 'sink_failed' });
-    expect(ledger.calls).toEqual(['claim', 'release']);
-    expect(warnings()).toEqual([expect.objectContaining({ message: 'event not published', errorName: 'EventRejectedError', dedupeKey: event.delivery.dedupeKey })]);
+    expect(await forward(event, broken, ledger)).toEqual(failed('sink_failed'));
+    expect(await forward(freshEvent(), broken, ledger)).toMatchObject({ reason: { code: 'InternalFailure' } });
+    expect(ledger.calls).toEqual(['claim', 'release', 'claim', 'release']);
+    expect(warnings()[0]).toEqual(expect.objectContaining({ message: 'event not published', errorName: 'InternalFailure', dedupeKey: event.delivery.dedupeKey }));
 
     const sink = acceptingSink();
     expect(await forward(event, sink, ledger)).toEqual({ ok: true, outcome: 'forwarded' });
-    expect(sink.published).toEqual([event]);
+    expect(sink.published).toEqual([inline(event)]);
   });
 
   it('a release that fails as well: still sink_failed, with a warning that the claim lapses with its lease', async () => {
     const event = freshEvent();
     const ledger = ledgerWith({ release: () => Promise.reject(new Error('throttled')) });
-    expect(await forward(event, failingSink(), ledger)).toEqual({ ok: false, outcome: 'sink_failed' });
+    expect(await forward(event, failingSink(), ledger)).toEqual(failed('sink_failed'));
     expect(warnings().map((w) => w.message)).toEqual(['event not published', 'claim not released; it lapses with its lease']);
   });
 
   it('an error whose message quotes the payload is logged cut short, and a non-Error is logged by type only', async () => {
     const quoting = new Error(`bad entry ${'x'.repeat(300)} ${PAYLOAD_MARKER}`);
-    expect(await forward(freshEvent(), failingSink(quoting), new InMemoryLedger())).toEqual({ ok: false, outcome: 'sink_failed' });
-    expect(await forward(freshEvent(), failingSink({ payload: PAYLOAD_MARKER }), new InMemoryLedger())).toEqual({ ok: false, outcome: 'sink_failed' });
+    expect(await forward(freshEvent(), failingSink(quoting), new InMemoryLedger())).toEqual(failed('sink_failed'));
+    expect(await forward(freshEvent(), failingSink({ payload: PAYLOAD_MARKER }), new InMemoryLedger())).toEqual(failed('sink_failed'));
     expect(warnings().map((w) => w.errorName)).toEqual(['Error', 'object']);
     // afterEach checks no line carries the marker.
   });
@@ -300,7 +325,7 @@ describe('forwardOnce: sink_timeout', () => {
     const event = freshEvent();
     const released = ledger.finished('release');
     const started = Date.now();
-    expect(await forward(event, sink, ledger, 20)).toEqual({ ok: false, outcome: 'sink_timeout' });
+    expect(await forward(event, sink, ledger, 20)).toEqual(failed('sink_timeout'));
     expect(Date.now() - started).toBeLessThan(200);
     await released;
     expect(sink.signals[0]?.aborted).toBe(true);
@@ -315,7 +340,7 @@ describe('forwardOnce: sink_timeout', () => {
     const ledger = watched();
     const event = freshEvent();
     const completed = ledger.finished('complete');
-    expect(await forward(event, sink, ledger, 20)).toEqual({ ok: false, outcome: 'sink_timeout' });
+    expect(await forward(event, sink, ledger, 20)).toEqual(failed('sink_timeout'));
     expect(sink.published()).toBe(0);
 
     // While the late publish is still running, its lease keeps a retry from racing it.
@@ -329,13 +354,82 @@ describe('forwardOnce: sink_timeout', () => {
   });
 });
 
-describe('forwardOnce: complete fails after a publish', () => {
-  it('still answers forwarded (the event is on the bus) and logs a warning', async () => {
+describe('forwardOnce: success stays success once the bus accepted the entry', () => {
+  it('complete fails: still forwarded (the event is on the bus), a warning naming the window', async () => {
     const sink = acceptingSink();
     const event = freshEvent();
     const ledger = ledgerWith({ complete: () => Promise.reject(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' })) });
     expect(await forward(event, sink, ledger)).toEqual({ ok: true, outcome: 'forwarded' });
-    expect(sink.published).toEqual([event]);
-    expect(warnings()).toEqual([expect.objectContaining({ message: 'delivery not recorded', errorName: 'ThrottlingException', dedupeKey: event.delivery.dedupeKey })]);
+    expect(sink.published).toEqual([inline(event)]);
+    expect(warnings()).toEqual([
+      expect.objectContaining({ message: 'delivery not recorded; a retry after the lease may forward it again', errorName: 'ThrottlingException', dedupeKey: event.delivery.dedupeKey }),
+    ]);
+  });
+
+  it('complete slower than its own short deadline: forwarded at that deadline, not held to the forward deadline, and not a failure', async () => {
+    const sink = acceptingSink();
+    const ledger = ledgerWith({ complete: () => new Promise<void>(() => undefined) });
+    const started = Date.now();
+    expect(await forward(freshEvent(), sink, ledger, 5_000, 30)).toEqual({ ok: true, outcome: 'forwarded' });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(warnings()).toEqual([expect.objectContaining({ message: 'delivery not recorded; a retry after the lease may forward it again' })]);
+  });
+});
+
+describe('forwardOnce: the claim check', () => {
+  it('a body whose entry would not fit on the bus: stored under claims/, the pointer entry published', async () => {
+    const sink = acceptingSink();
+    const body = JSON.stringify({ blob: 'x'.repeat(MAX_ENTRY_BYTES) });
+    const event = webhookEvent(`buddystat#sha256#big-${++keys}`, body);
+    expect(await forward(event, sink, new InMemoryLedger())).toEqual({ ok: true, outcome: 'forwarded' });
+    const key = claimKey('buddystat', event.delivery.dedupeKey);
+    expect(store.claims.get(key)?.toString()).toBe(body);
+    expect(sink.published).toHaveLength(1);
+    expect(JSON.parse(sink.published[0]!.detail)).toEqual({ delivery: event.delivery, claim: { bucket: 'memory', key, size: Buffer.byteLength(body), sha256: 'not-checked-here' } });
+  });
+
+  it('bytes that are not valid UTF-8 cannot be embedded as text: claim-checked, kept byte for byte', async () => {
+    const sink = acceptingSink();
+    const bytes = Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]);
+    const event = webhookEvent(`buddystat#sha256#binary-${++keys}`, bytes);
+    expect(await forward(event, sink, new InMemoryLedger())).toEqual({ ok: true, outcome: 'forwarded' });
+    expect(store.claims.get(claimKey('buddystat', event.delivery.dedupeKey))).toEqual(bytes);
+  });
+
+  it('an inline entry the bus refuses (nesting, an integer it cannot hold): forwarded as a claim check instead, in the same attempt', async () => {
+    const published: EventEntry[] = [];
+    const sink: EventSink = {
+      publish: async (entry) => {
+        if (entry.detail.includes('"payload":')) throw new EventRejectedError('EventBridge refused the entry: nested too deep', 'InvalidArgument');
+        published.push(entry);
+      },
+    };
+    const event = freshEvent();
+    expect(await forward(event, sink, new InMemoryLedger())).toEqual({ ok: true, outcome: 'forwarded' });
+    expect(published).toHaveLength(1);
+    expect(JSON.parse(published[0]!.detail)).toMatchObject({ claim: { key: claimKey('buddystat', event.delivery.dedupeKey) } });
+    expect(warnings()).toEqual([expect.objectContaining({ message: 'entry refused inline; forwarding it as a claim check', errorName: 'EventRejectedError' })]);
+  });
+
+  it('refused in both forms: rejected with the code, the claim released (the caller parks it)', async () => {
+    const ledger = watched();
+    const refusing = failingSink(new EventRejectedError('EventBridge refused the entry: not authorized', 'NotAuthorizedForDetailTypeException'));
+    expect(await forward(freshEvent(), refusing, ledger)).toEqual({
+      ok: false,
+      outcome: 'rejected',
+      reason: { outcome: 'rejected', code: 'NotAuthorizedForDetailTypeException', message: expect.stringContaining('not authorized') },
+    });
+    expect(refusing.calls()).toBe(2);
+    expect(ledger.calls).toEqual(['claim', 'release']);
+  });
+
+  it('the bucket failing: store_failed, nothing published, the claim released', async () => {
+    const sink = acceptingSink();
+    const ledger = watched();
+    store = { ...memoryStore(), putClaim: () => Promise.reject(Object.assign(new Error('Service Unavailable'), { name: 'SlowDown' })) };
+    const event = webhookEvent(`buddystat#sha256#nostore-${++keys}`, JSON.stringify({ blob: 'x'.repeat(MAX_ENTRY_BYTES) }));
+    expect(await forward(event, sink, ledger)).toEqual(failed('store_failed'));
+    expect(sink.published).toEqual([]);
+    expect(ledger.calls).toEqual(['claim', 'release']);
   });
 });

@@ -2,9 +2,10 @@ import { GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/cl
 import { describe, expect, it } from 'vitest';
 import { createDedupeTable } from '../../local/stand-ins/dynamodb.js';
 import { DEDUPE_TABLE } from '../../shared/customers/table.js';
-import type { DeliveryLedger, EventSink, WebhookEvent } from '../../shared/events/event.js';
+import type { DeliveryLedger, EventEntry, EventSink, WebhookEvent } from '../../shared/events/event.js';
 import { forwardOnce } from '../../shared/events/forward.js';
 import { DynamoDbLedger, InMemoryLedger } from '../../shared/events/ledger.js';
+import { unavailableStore } from '../../shared/events/store.js';
 import { createLogger } from '../../shared/log.js';
 import { useDynalite } from '../support/dynalite.js';
 
@@ -341,23 +342,23 @@ describe('DynamoDbLedger on dynalite', () => {
     expect(await item(key)).toBeUndefined();
   });
 
-  it('a missing table rejects claim and complete (the handler answers 503 rather than forward unrecorded)', async () => {
+  it('a missing table rejects claim and complete (the handler parks the delivery rather than forward it unrecorded)', async () => {
     const ledger = container(() => T0, 'no-such-table');
     await expect(ledger.claim('k')).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     await expect(ledger.complete('k')).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
   });
 
   it('with a missing table forwardOnce answers ledger_unavailable and publishes nothing', async () => {
-    const published: WebhookEvent[] = [];
-    const sink: EventSink = { publish: async (event) => void published.push(event) };
+    const published: EventEntry[] = [];
+    const sink: EventSink = { publish: async (entry) => void published.push(entry) };
     const event: WebhookEvent = {
       provider: 'bullseye',
-      eventType: 'identification',
-      payload: { visitorId: 'v1' },
-      delivery: { dedupeKey: freshKey('missing-table'), receivedAt: new Date(T0).toISOString(), route: '/bullseye/identification', test: false, unknownType: false },
+      body: '{"visitorId":"v1"}',
+      delivery: { dedupeKey: freshKey('missing-table'), eventType: 'identification', receivedAt: new Date(T0).toISOString(), route: '/bullseye/identification', test: false, unknownType: false },
     };
-    const result = await forwardOnce(event, { sink, ledger: container(() => T0, 'no-such-table'), deadlineMs: 500, logger: createLogger(() => undefined) });
-    expect(result).toEqual({ ok: false, outcome: 'ledger_unavailable' });
+    const store = unavailableStore('not used here');
+    const result = await forwardOnce(event, { sink, ledger: container(() => T0, 'no-such-table'), store, deadlineMs: 500, logger: createLogger(() => undefined) });
+    expect(result).toMatchObject({ ok: false, outcome: 'ledger_unavailable', reason: { code: 'ResourceNotFoundException' } });
     expect(published).toEqual([]);
   });
 });

@@ -80,6 +80,8 @@ describe.each(EVENT_KINDS)('signedHandler pipeline (%s)', (kind) => {
     expect(seen[0]!.route.path).toBe('/buddy/identity');
     expect(seen[0]!.json).toEqual(JSON.parse(body));
     expect(seen[0]!.receivedAtMs).toBe(NOW_MS);
+    // The bytes that verified: here the body as sent.
+    expect(Buffer.from(seen[0]!.signedMessage as string | Uint8Array).toString('utf8')).toBe(body);
     expect([sm.calls.ListSecretVersionIds, sm.calls.GetSecretValue]).toEqual([1, 1]);
   });
 
@@ -273,6 +275,8 @@ describe('signedHandler: replay window', () => {
       }
     }
     expect(seen).toHaveLength(6);
+    // signedMessage is the form that verified: the raw query when it did, URLSearchParams' form when only that did.
+    expect(seen.map((v) => v.signedMessage)).toEqual([signed, signed, signed, signed, signed, signed]);
     const staleQuery = new URLSearchParams({ email: 'ada@example.com', timestamp: '1684234567' }).toString();
     const stale = createHmac('sha256', helperSecret).update(staleQuery).digest('base64');
     const response = await handler(eventFor('http-v2', { method: 'GET', path: '/helper/customer', query: staleQuery, headers: [['Authorization', `Bearer ${stale}`]] }));

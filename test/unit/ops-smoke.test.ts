@@ -112,11 +112,15 @@ describe('--local against the local server (the real handlers, in process)', () 
     for (const check of checks) expect(check.status).toBe(check.request === 'signed' ? 200 : 401);
     expect(checks.filter((c) => c.reachedBus === true)).toHaveLength(webhookRouteCount);
     // Sent as test deliveries where the platform has such a marker (Bullseye, BuddyStat), so real consumers can tell them apart.
-    const events = (await readFile(eventsFile, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { provider: string; delivery: { test: boolean } });
+    // The file sink's lines: source, detailType, and Detail as the text PutEvents would get.
+    const events = (await readFile(eventsFile, 'utf8')).split('\n').filter(Boolean).map((l) => {
+      const entry = JSON.parse(l) as { source: string; detailType: string; detail: string };
+      return { provider: entry.source.replace(/^webhooks\./, ''), eventType: entry.detailType, delivery: (JSON.parse(entry.detail) as { delivery: { test: boolean } }).delivery };
+    });
     const marked = events.slice(-webhookRouteCount).filter((e) => e.provider === 'bullseye' || e.provider === 'buddystat');
     expect(marked.map((e) => e.delivery.test)).toEqual([true, true, true]);
     const generic = events.slice(-webhookRouteCount).filter((e) => providerById(e.provider)?.genericWebhook);
-    expect(generic.map((e) => (e as unknown as { eventType: string }).eventType)).toEqual(generic.map(() => SMOKE_EVENT_TYPE));
+    expect(generic.map((e) => e.eventType)).toEqual(generic.map(() => SMOKE_EVENT_TYPE));
     expect(lines.at(-1)).toBe(`${2 * routeCount} checks: ${2 * routeCount} passed, 0 failed`);
     // Never a secret in what it prints.
     const secrets = JSON.parse(await readFile(LOCAL_FILES.secrets, 'utf8')) as Record<string, Record<string, string>>;
@@ -192,8 +196,9 @@ describe('against a deployed stack: the AWS calls it makes (aws-sdk-client-mock)
       eventsRead = lines.length;
       return {
         Messages: fresh.map((line, i) => {
-          const event = JSON.parse(line) as { provider: string; eventType: string; payload: unknown; delivery: unknown };
-          return { MessageId: `m${i}`, ReceiptHandle: `h${i}`, Body: JSON.stringify({ source: `webhooks.${event.provider}`, 'detail-type': event.eventType, detail: { payload: event.payload, delivery: event.delivery } }) };
+          // The file sink's line: the entry, its Detail as the text PutEvents would get.
+          const entry = JSON.parse(line) as { source: string; detailType: string; detail: string };
+          return { MessageId: `m${i}`, ReceiptHandle: `h${i}`, Body: JSON.stringify({ source: entry.source, 'detail-type': entry.detailType, detail: JSON.parse(entry.detail) as unknown }) };
         }),
       };
     });

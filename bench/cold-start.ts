@@ -14,6 +14,7 @@ import { PROVIDER_IDS, PROVIDERS, type ProviderId } from '../shared/providers.js
 import { buildPlatformRequest, type PlatformRequest } from '../local/platform-requests.js';
 import { createCustomersTable, createDedupeTable, LOCAL_AWS_ENV, startDynamoStandIn, type DynamoStandIn } from '../local/stand-ins/dynamodb.js';
 import { startEventBridgeStandIn, type EventBridgeStandIn } from '../local/stand-ins/eventbridge.js';
+import { startS3StandIn, type S3StandIn } from '../local/stand-ins/s3.js';
 import { startSecretsManagerStandIn, type SecretsManagerStandIn } from '../local/stand-ins/secrets-manager.js';
 import { eventFor, EVENT_KINDS, type EventKind } from '../test/support/events.js';
 import { BENCH_PROFILE, SECRET_VALUES, silentLogger } from './fixtures.js';
@@ -22,7 +23,7 @@ import { fixed, kib, median, verdict, type SectionResult, type Table } from './s
 /**
  * Section 2: cold start on the bundles that ship. Each function's bundle exactly as `cdk synth`
  * writes it, loaded by Node 22 (the Lambda runtime) in a fresh process per sample, answering one
- * signed request against the local stand-ins (Secrets Manager, dynalite, an EventBridge endpoint):
+ * signed request against the local stand-ins (Secrets Manager, dynalite, EventBridge, S3):
  * import done, first request answered, peak RSS, each next to a minimal baseline handler bundled by
  * the same function and measured in the same rounds. Also checks that every bundle answers the
  * three event shapes AWS delivers as the TypeScript source does.
@@ -132,12 +133,15 @@ export async function ownBytes(entry: string): Promise<number> {
 export const BASELINE_SECRET = { name: 'bench/baseline', value: { signingSecret: 'bench-baseline-signing-secret' } } as const;
 const secretName = (provider: ProviderId) => `bench/${provider}`;
 const TABLES = { customers: 'bench-customers', dedupe: 'bench-dedupe' } as const;
+const DELIVERY_BUCKET = 'bench-deliveries';
 
 /** The local AWS a cold process talks to: the Secrets Manager stand-in, dynalite (seeded), an EventBridge endpoint. */
 export interface ColdRig {
   readonly sm: SecretsManagerStandIn;
   readonly dynamo: DynamoStandIn;
   readonly events: EventBridgeStandIn;
+  /** The webhooks' delivery bucket (claim check and parking; a small delivered event never touches it). */
+  readonly s3: S3StandIn;
   /** AWS variables every process gets: region, credentials, endpoints. */
   readonly awsEnv: Readonly<Record<string, string>>;
   /** A provider's function environment, as the stack sets it (secret, table, bus). */
@@ -153,6 +157,7 @@ export async function startColdRig(): Promise<ColdRig> {
   const sm = await startSecretsManagerStandIn({ secrets, region: LOCAL_AWS_ENV.AWS_REGION });
   const dynamo = await startDynamoStandIn();
   const events = await startEventBridgeStandIn();
+  const s3 = await startS3StandIn(DELIVERY_BUCKET);
   await createCustomersTable(dynamo.client, TABLES.customers);
   await createDedupeTable(dynamo.client, TABLES.dedupe);
   await seedCustomers(new DynamoDbDirectory({ tableName: TABLES.customers, client: dynamo.client }), [BENCH_PROFILE]);
@@ -162,21 +167,23 @@ export async function startColdRig(): Promise<ColdRig> {
     AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_EVENTBRIDGE: events.endpoint,
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
   };
   return {
     sm,
     dynamo,
     events,
+    s3,
     awsEnv,
     providerEnv: (provider) => ({
       [ENV.providerId]: provider,
       [ENV.signingSecretId]: sm.arnOf(secretName(provider)) ?? secretName(provider),
       ...(PROVIDERS[provider].kind === 'lookup'
         ? { CUSTOMERS_TABLE: TABLES.customers }
-        : { EVENT_SINK: 'eventbridge', EVENT_BUS_NAME: 'bench-bus', DEDUPE_TABLE: TABLES.dedupe }),
+        : { EVENT_SINK: 'eventbridge', EVENT_BUS_NAME: 'bench-bus', DEDUPE_TABLE: TABLES.dedupe, [ENV.deliveryBucket]: DELIVERY_BUCKET }),
     }),
     close: async () => {
-      await Promise.all([sm.close(), dynamo.close(), events.close()]);
+      await Promise.all([sm.close(), dynamo.close(), events.close(), s3.close()]);
     },
   };
 }
@@ -452,7 +459,7 @@ export async function coldStartSection(options: ColdStartOptions): Promise<Secti
       method: [
         `Bundles from \`cdk synth\` (buildApp with the cdk.json context; each function bundled by bundleFunction in infra/constructs/function-bundle.ts). The baseline (bench/baseline-handler.ts: the Secrets Manager client, one GetSecretValue, one HMAC-SHA256 check) is bundled by the same function.`,
         `Each sample is a fresh ${node22.version} process (${node22.path}) with a Lambda-like environment (credentials in variables, NODE_OPTIONS as the stack sets it: ${nodeOptions}; the baseline runs without): it imports the bundle, then answers one signed function-URL request. "import" and "first request" are ms from just before the import to the import done and to the answer; Node's own start-up is left out. Peak RSS: the process's maxRSS after the answer.`,
-        'The local AWS: the Secrets Manager stand-in (local/stand-ins/secrets-manager.ts), dynalite with the customer seeded (lookups: one GetItem; webhooks: the de-duplication ledger) and an EventBridge PutEvents endpoint (local/stand-ins/eventbridge.ts), all on 127.0.0.1.',
+        'The local AWS: the Secrets Manager stand-in (local/stand-ins/secrets-manager.ts), dynalite with the customer seeded (lookups: one GetItem; webhooks: the de-duplication ledger) an EventBridge PutEvents endpoint (local/stand-ins/eventbridge.ts) and the webhook delivery bucket on s3rver (local/stand-ins/s3.ts), all on 127.0.0.1.',
         `${options.rounds} rounds after one unmeasured pass; every round starts each bundle once (order reversed every other round). ms columns: medians. Ratios: the median of each round's bundle/baseline ratio.`,
       ],
       tables: [

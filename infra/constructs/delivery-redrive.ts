@@ -57,7 +57,7 @@ export class DeliveryRedrive extends Construct {
 
     this.function = new NodejsFunction(this, 'Function', {
       description: 'Re-forwards parked webhook deliveries (delivery bucket, parked/) once',
-      ...bundledCode(join(PROJECT_ROOT, 'functions', 'redrive', 'handler.ts'), props.code),
+      ...bundledCode(this, join(PROJECT_ROOT, 'functions', 'redrive', 'handler.ts'), props.code),
       // functions/redrive/handler.ts stops starting deliveries after four minutes.
       timeout: Duration.minutes(5),
       memorySize: 512,

@@ -41,7 +41,7 @@ export async function forwardWebhook(verified: VerifiedRequest, deps: WebhookDep
     route: route.path,
     test: classified.test,
     unknownType: classified.unknownType,
-    ...(request.requestId && { requestId: request.requestId }),
+    requestId: request.requestId,
   };
   // The JSON text that verified: under an HMAC scheme the body (or BuddyStat's compact form of it);
   // under Standard Webhooks the signed content is `id.timestamp.body`, whose body is the bytes as sent.
@@ -52,7 +52,7 @@ export async function forwardWebhook(verified: VerifiedRequest, deps: WebhookDep
     ledger: deps.ledger,
     store: deps.store,
     deadlineMs: provider.budget.dependencyDeadlineMs - PARK_RESERVE_MS,
-    ...(deps.logger && { logger: deps.logger }),
+    logger: deps.logger,
   };
   const eventType = loggable(classified.eventType);
 

@@ -28,20 +28,15 @@ export function parseBuddyRequest(body: unknown): Parsed<BuddyIdentityRequest> {
     return { ok: false, error: 'sessionId must be a non-empty string' };
   }
   if (agentId !== undefined && typeof agentId !== 'string') return { ok: false, error: 'agentId must be a string' };
-  return { ok: true, value: { sessionId, timestamp: timestamp as number | string, ...(agentId !== undefined && { agentId }) } };
+  return { ok: true, value: { sessionId, timestamp: timestamp as number | string, agentId } };
 }
 
-/** Profile -> Buddy's shape: plan and attributes travel as customAttributes, as the doc's example shows. */
+/**
+ * Profile -> Buddy's shape: plan and attributes travel as customAttributes, as the doc's example shows.
+ * A field the profile lacks is undefined, which JSON leaves out.
+ */
 export function toBuddyResponse(profile: CustomerProfile): BuddyIdentityResponse {
-  const customAttributes = {
-    ...(profile.plan !== undefined && { plan: profile.plan }),
-    ...(profile.value !== undefined && { lifetimeValue: profile.value }),
-    ...profile.attributes,
-  };
-  return {
-    userId: profile.userId,
-    ...(profile.email !== undefined && { email: profile.email }),
-    ...(profile.role !== undefined && { role: profile.role }),
-    ...(Object.keys(customAttributes).length > 0 && { customAttributes }),
-  };
+  const customAttributes = { plan: profile.plan, lifetimeValue: profile.value, ...profile.attributes };
+  const anyAttribute = Object.values(customAttributes).some((value) => value !== undefined);
+  return { userId: profile.userId, email: profile.email, role: profile.role, customAttributes: anyAttribute ? customAttributes : undefined };
 }

@@ -43,16 +43,14 @@ export function isHttpUrl(value: unknown): value is string {
 export function toHelperResponse(profile: CustomerProfile | undefined): HelperResponse {
   if (!profile) return { success: true, customer: {} };
   const actions = Object.fromEntries(Object.entries(profile.actions ?? {}).filter(([, url]) => isHttpUrl(url)));
-  const metadata = {
-    ...(profile.plan !== undefined && { Plan: profile.plan }),
-    ...(profile.role !== undefined && { Role: profile.role }),
-    ...profile.attributes,
-  };
+  const metadata = { Plan: profile.plan, Role: profile.role, ...profile.attributes };
+  const anyMetadata = Object.values(metadata).some((value) => value !== undefined);
+  // A field the profile lacks is undefined, which JSON leaves out.
   const customer: HelperCustomer = {
-    ...(profile.name !== undefined && { name: profile.name }),
-    ...(typeof profile.value === 'number' && Number.isFinite(profile.value) && { value: profile.value }),
-    ...(Object.keys(actions).length > 0 && { actions }),
-    ...(Object.keys(metadata).length > 0 && { metadata }),
+    name: profile.name,
+    value: typeof profile.value === 'number' && Number.isFinite(profile.value) ? profile.value : undefined,
+    actions: Object.keys(actions).length > 0 ? actions : undefined,
+    metadata: anyMetadata ? metadata : undefined,
   };
   return { success: true, customer };
 }

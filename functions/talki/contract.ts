@@ -40,11 +40,7 @@ export function toTalkiResponse(profile: CustomerProfile): { response: TalkiCust
     attributes.filter((entry): entry is readonly [string, TalkiFieldValue] => entry[1] !== undefined),
   );
   const droppedFields = attributes.filter(([, value]) => value === undefined).map(([key]) => key);
-  const response: TalkiCustomerResponse = {
-    ...(profile.name !== undefined && { name: profile.name }),
-    ...(profile.email !== undefined && { email: profile.email }),
-    ...(profile.plan !== undefined && { plan: profile.plan }),
-    ...(Object.keys(fields).length > 0 && { fields }),
-  };
+  // A field the profile lacks is undefined, which JSON leaves out.
+  const response: TalkiCustomerResponse = { name: profile.name, email: profile.email, plan: profile.plan, fields: droppedFields.length < attributes.length ? fields : undefined };
   return { response, droppedFields };
 }

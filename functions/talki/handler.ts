@@ -20,7 +20,7 @@ export function createTalkiHandler(deps: LookupDeps): LambdaHttpHandler {
     if (!lookup.found) return lookup.answer ?? { outcome: 'unknown_user', response: errorResponse(404, 'User not found') };
     const { response, droppedFields } = toTalkiResponse(lookup.profile);
     // Only a profile that lost fields says so in the log.
-    return { outcome: 'resolved', response: jsonResponse(200, response), ...(droppedFields.length > 0 && { droppedFields }) };
+    return { outcome: 'resolved', response: jsonResponse(200, response), droppedFields: droppedFields.length > 0 ? droppedFields : undefined };
   });
 }
 

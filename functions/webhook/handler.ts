@@ -22,7 +22,7 @@ export function createGenericWebhookHandler(provider: ProviderDefinition & { rea
       eventType: eventType ?? 'unknown',
       test: false,
       unknownType: eventType === undefined,
-      ...(deliveryId && { deliveryId }),
+      deliveryId: deliveryId || undefined,
     });
   });
 }

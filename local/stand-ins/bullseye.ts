@@ -1,6 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readRequestBody } from './request-body.js';
 import { PARTNER_API_DEFAULTS, WEBHOOK_TYPES, type WebhookType } from '../../shared/bullseye/partner-api.js';
 
 /**
@@ -98,27 +99,17 @@ function isWebhookType(value: unknown): value is WebhookType {
   return typeof value === 'string' && (WEBHOOK_TYPES as readonly string[]).includes(value);
 }
 
-function readJson(req: IncomingMessage): Promise<Json | undefined> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (size > MAX_BODY_BYTES) return resolve(undefined);
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (text.trim() === '') return resolve({});
-      try {
-        const parsed: unknown = JSON.parse(text);
-        resolve(typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Json) : undefined);
-      } catch {
-        resolve(undefined);
-      }
-    });
-    req.on('error', () => resolve(undefined));
-  });
+async function readJson(req: IncomingMessage): Promise<Json | undefined> {
+  const body = await readRequestBody(req, MAX_BODY_BYTES);
+  if (body === undefined) return undefined;
+  const text = body.toString('utf8');
+  if (text.trim() === '') return {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Json) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A payload with the top-level fields the partner docs list; every delivery is distinct. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readRequestBody } from './request-body.js';
 
 /**
  * EventBridge's PutEvents over its real wire protocol (AWS JSON 1.1: `POST /` with
@@ -22,10 +23,13 @@ export interface EventBridgeStandIn {
   close(): Promise<void>;
 }
 
+/** PutEvents' own request limit is 1 MiB of entries; a little more for the JSON around them. */
+const MAX_BODY_BYTES = 2 * 1024 * 1024;
+
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+  const body = await readRequestBody(req, MAX_BODY_BYTES);
+  if (body === undefined) throw new Error('body over the limit or cut off');
+  return JSON.parse(body.toString('utf8') || '{}');
 }
 
 function answer(res: ServerResponse, status: number, body: unknown): void {

@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { readRequestBody } from './request-body.js';
 import { SECRETS_MANAGER_REQUEST_TIMEOUT_MS, SECRETS_MANAGER_RETRY } from '../../shared/secrets/cache.js';
 
 /**
@@ -449,19 +450,6 @@ function errorReply(error: ServiceError): Reply {
   return replyOf(error.status, { __type: error.type, message: error.message }, error.type);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size <= MAX_BODY_BYTES ? Buffer.concat(chunks) : undefined));
-    req.on('error', () => resolve(undefined));
-  });
-}
-
 function parseJsonObject(bytes: Buffer): Json | undefined {
   if (bytes.length === 0) return {};
   try {
@@ -572,7 +560,7 @@ export async function startSecretsManagerStandIn(options: SecretsManagerStandInO
 
   const server: Server = createServer((req, res) => {
     void (async () => {
-      const bytes = await readBody(req);
+      const bytes = await readRequestBody(req, MAX_BODY_BYTES);
       const answer = await reply(req.method, req.headers['x-amz-target'] as string | undefined, bytes);
       // Closed, or the client gave up (its requestTimeout) before the answer was ready.
       if (!answer || res.destroyed || res.writableEnded) return;

@@ -18,15 +18,21 @@ export interface DeadlineScope {
  */
 export async function withDeadline<T>(ms: number, work: (scope: DeadlineScope) => Promise<T>): Promise<DeadlineResult<T>> {
   const controller = new AbortController();
+  let expired = false;
+  // Getters: Node builds a controller's AbortSignal on its first read, and work that never reads it
+  // (a cache hit, an in-memory answer) need not pay for one.
   const scope: DeadlineScope = {
-    signal: controller.signal,
+    get signal() {
+      return controller.signal;
+    },
     get expired() {
-      return controller.signal.aborted;
+      return expired;
     },
   };
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<DeadlineResult<T>>((resolve) => {
     timer = setTimeout(() => {
+      expired = true;
       controller.abort(new Error(`deadline of ${ms} ms passed`));
       resolve({ ok: false, reason: 'timeout' });
     }, ms);

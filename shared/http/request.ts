@@ -45,17 +45,18 @@ export class RequestHeaders {
   constructor(headers: unknown, cookies?: readonly string[]) {
     if (typeof headers === 'object' && headers !== null) {
       for (const [name, value] of Object.entries(headers)) {
-        const values = (Array.isArray(value) ? value : [value]).filter((item): item is string => typeof item === 'string');
-        this.add(name, values);
+        for (const item of Array.isArray(value) ? value : [value]) if (typeof item === 'string') this.add(name, item);
       }
     }
     // Payload 2.0 moves cookies out of the headers; put them back so nothing the caller sent is lost.
-    if (cookies && cookies.length > 0) this.add('cookie', [cookies.join('; ')]);
+    if (cookies && cookies.length > 0) this.add('cookie', cookies.join('; '));
   }
 
-  private add(name: string, values: readonly string[]): void {
+  private add(name: string, value: string): void {
     const key = name.toLowerCase();
-    this.byName.set(key, [...(this.byName.get(key) ?? []), ...values]);
+    const values = this.byName.get(key);
+    if (values) values.push(value);
+    else this.byName.set(key, [value]);
   }
 
   /** Every value sent under `name`, as sent (REST v1 keeps repeats apart; HTTP APIs and function URLs comma-join them). */

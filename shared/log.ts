@@ -51,8 +51,9 @@ const FIELD_NAMES: ReadonlySet<string> = new Set<keyof LogFields>([
 
 /** The JSON line for one record: level, time, then the caller's own fields from the closed set, in its order. */
 export function logLine(level: LogLevel, fields: LogFields): string {
-  const known = Object.entries(fields).filter(([name]) => FIELD_NAMES.has(name));
-  return JSON.stringify({ level, time: new Date().toISOString(), ...Object.fromEntries(known) });
+  const record: Record<string, unknown> = { level, time: new Date().toISOString() };
+  for (const name of Object.keys(fields)) if (FIELD_NAMES.has(name)) record[name] = fields[name as keyof LogFields];
+  return JSON.stringify(record);
 }
 
 export interface Logger {

@@ -21,11 +21,11 @@ const PROBED = { talki: 'signingSecret', bullseye: 'identification' } as const;
 
 /** The provider's handler module plus a top-level await that warms its secrets cache. */
 function initFetchEntry(provider: keyof typeof PROBED): string {
-  const deps = PROVIDERS[provider].kind === 'lookup' ? 'defaultLookupDeps' : 'defaultWebhookDeps';
+  const [deps, from] = PROVIDERS[provider].kind === 'lookup' ? ['defaultLookupDeps', 'deps'] : ['defaultWebhookDeps', 'webhook'];
   const factory = provider === 'talki' ? 'createTalkiHandler' : 'createBullseyeHandler';
   return [
     `import { signingSecretIdFromEnv } from './shared/config.js';`,
-    `import { ${deps} } from './shared/deps.js';`,
+    `import { ${deps} } from './shared/${from}.js';`,
     `import { ${factory} } from './functions/${provider}/handler.js';`,
     `const deps = ${deps}();`,
     `export const handler = ${factory}(deps);`,

@@ -119,7 +119,7 @@ export interface S3DeliveryStoreOptions {
   readonly client?: S3Client;
 }
 
-type S3Module = typeof import('@aws-sdk/client-s3');
+type S3Module = typeof import('./s3-commands.js');
 
 /** The delivery bucket through the S3 API (s3rver in `npm start` and the tests, S3 when deployed). */
 export class S3DeliveryStore implements DeliveryStore {
@@ -135,7 +135,7 @@ export class S3DeliveryStore implements DeliveryStore {
   /** The S3 module and client, on the first call that needs them. */
   private s3(): Promise<{ readonly s3: S3Module; readonly client: S3Client }> {
     // Loaded here, not at import: a small delivery never touches the bucket, so a cold start need not load the S3 client.
-    return (this.connection ??= import('@aws-sdk/client-s3').then((s3) => ({ s3, client: this.given ?? new s3.S3Client(sdkClientConfig(3_000)) })));
+    return (this.connection ??= import('./s3-commands.js').then((s3) => ({ s3, client: this.given ?? new s3.S3Client(sdkClientConfig(3_000)) })));
   }
 
   async putClaim(event: WebhookEvent, options: PublishOptions = {}): Promise<ClaimPointer> {

@@ -47,8 +47,6 @@ export type AlternativeMessage = (request: HttpRequest) => SignedMessage | undef
 export interface SignedHandlerOptions {
   readonly provider: ProviderDefinition;
   readonly secrets: SecretsCache;
-  /** The Secrets Manager secret id or ARN; read per request, so tests and the local server can set it late. */
-  readonly secretId?: () => string | undefined;
   /**
    * What the platform may have signed instead of the bytes as sent, tried only when those did not
    * verify (BuddyStat: the body re-serialised). Default: for query-signed providers, the query as
@@ -152,7 +150,8 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
   const env = options.env ?? process.env;
   const now = options.now ?? Date.now;
   const log = options.logger ?? defaultLogger;
-  const secretIdOf = options.secretId ?? (() => signingSecretIdFromEnv(provider.id, env));
+  // Read once, like the other settings: a function's environment is fixed for its container's life.
+  const secretId = signingSecretIdFromEnv(provider.id, env);
   const rule = provider.signature;
   const header = signatureHeader(provider, env);
   const replay = replayRuleOf(provider);
@@ -188,7 +187,6 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
 
   /** Signature, secrets, body, replay window, then the provider's logic: each step answers a bad input itself. */
   async function answer(request: HttpRequest, route: RouteDefinition): Promise<Answer> {
-    const secretId = secretIdOf();
     if (!secretId) return refusal('secret_not_configured');
     const parts = signedParts(rule, request, header);
     if (!parts.ok) return refusal(parts.reason);

@@ -16,7 +16,7 @@ import {
 import type { CandidatesResult, SecretsCache } from './secrets/cache.js';
 import { checkTimestamp, type TimestampCheck } from './signing/replay.js';
 import { signedParts, signingKey, type SignedParts } from './signing/schemes.js';
-import { verifySignature, type SignedMessage, type VerifyFailureReason } from './signing/verify.js';
+import { matchDigests, type SignedMessage, type VerifyFailureReason } from './signing/verify.js';
 
 /** What a provider's logic decided: the answer, and the outcome word the request log carries. */
 export interface Answer {
@@ -157,7 +157,6 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
   const replay = replayRuleOf(provider);
   const replayWindowSeconds = replay ? numberFromEnv(env, ENV.replayWindowSeconds, replay.windowSeconds) : 0;
   const alternativeMessage = options.alternativeSignedMessage ?? (rule.scheme === 'hmac-sha256' && rule.signs === 'query' ? reserialisedQuery : undefined);
-  const encoding = rule.scheme === 'hmac-sha256' ? rule.encoding : 'base64';
   // A request waits for Secrets Manager only when nothing usable is cached, and then only this long.
   const secretsOptions = { keys: provider.secretKeys, waitMs: secretsDeadlineMs(provider.budget) };
 
@@ -165,12 +164,12 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
   function verify(request: HttpRequest, parts: Extract<SignedParts, { ok: true }>, candidates: CandidatesResult): Verification {
     if (!candidates.ok) return candidates;
     const secrets = candidates.secrets.map((secret) => signingKey(rule, secret));
-    const { signatures, message } = parts;
-    const result = verifySignature({ message, signatures, secrets, encoding });
+    const { digests, message } = parts;
+    const result = matchDigests(message, digests, secrets);
     if (result.ok) return { ok: true, message };
     const alternative = result.reason === 'mismatch' ? alternativeMessage?.(request) : undefined;
     if (alternative === undefined) return result;
-    const viaAlternative = verifySignature({ message: alternative, signatures, secrets, encoding });
+    const viaAlternative = matchDigests(alternative, digests, secrets);
     return viaAlternative.ok ? { ok: true, message: alternative } : viaAlternative;
   }
 

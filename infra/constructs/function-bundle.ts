@@ -17,10 +17,10 @@ export const LAMBDA_ARCHITECTURE = Architecture.ARM_64;
 
 /** The bundle's entry file inside the asset; the Lambda handler is `index.handler`. */
 export const BUNDLE_FILE = 'index.mjs';
+export const LAMBDA_HANDLER = 'index.handler';
 
 /** Where code loaded only on demand goes inside the asset (code splitting; see bundleOptions). */
 export const CHUNKS_DIR = 'chunks';
-export const LAMBDA_HANDLER = 'index.handler';
 
 /**
  * A provider's handler file, which exports `handler`: `functions/<id>/handler.ts`, or for a webhook

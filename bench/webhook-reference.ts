@@ -22,6 +22,11 @@ export const REFERENCE_COMMIT = '9931ede7d836e0ee380a54627ef5e98da2ecf763';
 export const TARGET_REFERENCE_RATIO = 1.1;
 
 const WEBHOOKS = ['bullseye', 'buddystat', 'standardwebhooks'] as const satisfies readonly ProviderId[];
+/**
+ * A lookup, whose path #12 did not touch: its ratio is what the shared pipeline's own changes since
+ * the reference did, against which the webhooks' ratios show what #12 added. No target.
+ */
+const CONTROL: ProviderId = 'buddy';
 
 /** What the section reads from bench/fixtures.ts and shared/log.ts, which both trees export alike. */
 type Fixtures = Pick<typeof current, 'createHandler' | 'stubbedSecrets' | 'platformRequest' | 'eventOf' | 'SECRET_VALUES' | 'BENCH_NOW_MS' | 'silentLogger'>;
@@ -105,7 +110,7 @@ const ok = (value: number) => verdict(Number.isFinite(value) && value <= TARGET_
 export async function webhookReference(options: RoundOptions): Promise<ReferenceResult> {
   const short = REFERENCE_COMMIT.slice(0, 7);
   const method = [
-    `Webhooks now vs. before #12 (${short}, main just before the delivery changes landed): that commit checked out into a temporary git worktree (node_modules linked, removed afterwards), its own bench fixtures and handler factories imported into this process through tsx. Both trees' handlers built the same way (sink accepts at once, ledger answers "new", secrets warmed once), each answering its platform's sample request (a body of a few hundred bytes, well under the limit) as an HTTP API event; ${options.rounds} interleaved rounds of ${options.iterations} awaited invocations after ${options.warmup} warm-up ones, order reversed every other round, ratio the median of the rounds' own ratios. "no log": a logger that does nothing; "log line built": each tree's real logger writing to a no-op sink (the two trees build different lines).`,
+    `Webhooks now vs. before #12 (${short}, main just before the delivery changes landed): that commit checked out into a temporary git worktree (node_modules linked, removed afterwards), its own bench fixtures and handler factories imported into this process through tsx. Both trees' handlers built the same way (sink accepts at once, ledger answers "new", secrets warmed once), each answering its platform's sample request (a body of a few hundred bytes, well under the limit) as an HTTP API event. The stub sink is conservative for now: the reference built its Detail (JSON.stringify of the parsed payload) inside its EventBridge sink, which the stub skips, while now builds the entry (the body embedded as sent) before the sink, so only now pays for it here. ${options.rounds} interleaved rounds of ${options.iterations} awaited invocations after ${options.warmup} warm-up ones, order reversed every other round, ratio the median of the rounds' own ratios. A lookup (${CONTROL}), whose path #12 did not touch, is timed the same way as a control: its ratio is what the shared pipeline's later changes did on their own. "no log": a logger that does nothing; "log line built": each tree's real logger writing to a no-op sink (the two trees build different lines).`,
   ];
   const tree = checkout(REFERENCE_COMMIT);
   if (!tree.ok) return { method, notes: [`Webhooks vs. before #12 skipped: ${tree.reason}.`] };
@@ -114,23 +119,25 @@ export async function webhookReference(options: RoundOptions): Promise<Reference
     const ours: Tree = { fixtures: current, createLogger };
     const rows: string[][] = [];
     let met = true;
-    for (const provider of WEBHOOKS) {
+    for (const provider of [...WEBHOOKS, CONTROL]) {
+      const control = provider === CONTROL;
+      const judged = (value: number) => (control ? '—' : ok(value));
       try {
         const m = await measure(ours, reference, provider, options);
-        met &&= ok(m.logged.ratio) === 'ok' && ok(m.quiet.ratio) === 'ok';
+        if (!control) met &&= ok(m.logged.ratio) === 'ok' && ok(m.quiet.ratio) === 'ok';
         rows.push([
-          provider,
+          control ? `${provider} (control: a lookup, no #12 code)` : provider,
           String(m.bodyBytes),
           `${us(m.logged.aNs)} / ${us(m.logged.bNs)}`,
           `${fixed(m.logged.ratio)}×`,
-          ok(m.logged.ratio),
+          judged(m.logged.ratio),
           `${us(m.quiet.aNs)} / ${us(m.quiet.bNs)}`,
           `${fixed(m.quiet.ratio)}×`,
-          ok(m.quiet.ratio),
+          judged(m.quiet.ratio),
         ]);
       } catch (error) {
-        met = false;
-        rows.push([provider, '—', `n/a (${errorText(error)})`, '—', 'MISSED', '—', '—', 'MISSED']);
+        if (!control) met = false;
+        rows.push([provider, '—', `n/a (${errorText(error)})`, '—', judged(NaN), '—', '—', judged(NaN)]);
       }
     }
     const target = `≤ ${fixed(TARGET_REFERENCE_RATIO)}×`;

@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { Context } from 'aws-lambda';
 import { handlerEntry, PROJECT_ROOT } from '../infra/constructs/function-bundle.js';
 import { createLogger } from '../shared/log.js';
@@ -9,7 +11,7 @@ import { LOCAL_AWS_ENV } from '../local/stand-ins/dynamodb.js';
 import { startSecretsManagerStandIn } from '../local/stand-ins/secrets-manager.js';
 import { benchBundle, coldFigures, coldRounds, eventOfKind, findNode22, signedRequest, startColdRig, type ColdTarget } from './cold-start.js';
 import { BENCH_NOW_MS, BENCH_PROFILE, SECRET_ID, SECRET_VALUES, createHandler, eventOf, platformRequest, stubbedSecrets } from './fixtures.js';
-import { fixed, interleavedRounds, kib, median, verdict, type Table } from './support.js';
+import { fixed, interleavedRounds, kib, verdict, type Table } from './support.js';
 
 /**
  * Section 1's peer: our Buddy and Bullseye handlers next to the same contracts written the way AWS
@@ -62,7 +64,7 @@ async function muted<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-interface Warm {
+export interface Warm {
   readonly oursNs: number;
   readonly peerNs: number;
   readonly ratio: number;
@@ -82,7 +84,7 @@ async function warmPair(ours: () => Promise<unknown>, peer: () => Promise<unknow
  * claim and publish stubbed the same way. Each answers its platform's signed HTTP API request (the
  * peer's signed at the real clock, since it checks Buddy's timestamp against Date.now()).
  */
-async function warmFigures(options: PeerOptions): Promise<Record<PeerId, Warm>> {
+export async function warmFigures(options: PeerOptions): Promise<Record<PeerId, Warm>> {
   const sm = await startSecretsManagerStandIn({ secrets: { [SECRET_ID]: JSON.stringify(SECRET_VALUES.buddy) } });
   const aws = { ...LOCAL_AWS_ENV, AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint, SIGNING_SECRET_ID: SECRET_ID };
   const previous = Object.fromEntries(Object.keys(aws).map((k) => [k, process.env[k]]));
@@ -117,6 +119,22 @@ async function warmFigures(options: PeerOptions): Promise<Record<PeerId, Warm>> 
     }
     await sm.close();
   }
+}
+
+/** Run by warmFiguresOn: the warm figures of this file, printed as JSON on the last line. */
+const WARM_SCRIPT = join(PROJECT_ROOT, 'bench', 'peer-warm.ts');
+
+/**
+ * The warm figures measured by another Node (Lambda's runtime, Node 22) in a child process that runs
+ * the same TypeScript through tsx. NaN travels as null and comes back as NaN.
+ */
+async function warmFiguresOn(node: string, options: PeerOptions): Promise<Record<PeerId, Warm>> {
+  const { stdout } = await promisify(execFile)(node, ['--import', 'tsx', WARM_SCRIPT, JSON.stringify(options)], { cwd: PROJECT_ROOT, maxBuffer: 1 << 20 });
+  const parsed = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<PeerId, Record<keyof Warm, unknown>>;
+  const number = (value: unknown) => (typeof value === 'number' ? value : NaN);
+  return Object.fromEntries(
+    PEERS.map((p) => [p, { oursNs: number(parsed[p].oursNs), peerNs: number(parsed[p].peerNs), ratio: number(parsed[p].ratio), statuses: parsed[p].statuses as Warm['statuses'] }]),
+  ) as Record<PeerId, Warm>;
 }
 
 interface Cold {
@@ -187,7 +205,11 @@ export interface PeerResult {
 }
 
 export async function peerComparison(options: PeerOptions): Promise<PeerResult> {
-  const warm = await warmFigures(options);
+  // The target is judged where the functions run: Lambda's Node 22. The bench's own Node is shown beside it.
+  const node22 = findNode22();
+  const warmHere = await warmFigures(options);
+  const warm = node22.ok ? await warmFiguresOn(node22.path, options) : warmHere;
+  const warmNode = node22.ok ? `Node ${node22.version.slice(1)}` : `Node ${process.versions.node} (no Node 22: ${node22.reason})`;
   const { cold, skipped } = await coldPairs(options);
   let met = true;
   const rows = PEERS.map((provider) => {
@@ -202,6 +224,7 @@ export async function peerComparison(options: PeerOptions): Promise<PeerResult> 
       Number.isFinite(w.ratio) ? `${us(w.oursNs)} / ${us(w.peerNs)}` : `answered ${w.statuses.join(' / ')}`,
       x(w.ratio),
       ok(w.ratio),
+      `${x(warmHere[provider].ratio)} (${us(warmHere[provider].oursNs)} / ${us(warmHere[provider].peerNs)})`,
       `${kib(c.oursBytes)} / ${kib(c.peerBytes)}`,
       // Three decimals: the two bundles are within a few hundred bytes of each other.
       `${fixed(sizeRatio, 3)}×`,
@@ -218,13 +241,13 @@ export async function peerComparison(options: PeerOptions): Promise<PeerResult> 
   return {
     table: {
       caption: 'Ours vs. the Powertools peer (bench/peer/), same contracts, one run (cells: ours / peer)',
-      headers: ['provider', 'warm µs', 'ratio', target, 'bundle KiB', 'ratio', target, 'cold import ms', 'ratio', target, 'cold first request ms', 'ratio', target],
+      headers: ['provider', `warm µs, ${warmNode.split(' (')[0]}`, 'ratio', target, `warm on Node ${process.versions.node} (bench's Node), informational`, 'bundle KiB', 'ratio', target, 'cold import ms', 'ratio', target, 'cold first request ms', 'ratio', target],
       rows,
     },
     met,
     method: [
       'Peer: bench/peer/buddy.ts and bench/peer/bullseye.ts, the same contracts written as the Powertools docs show: SecretsProvider (maxAge 300, transform json) and Logger created once per container, node:crypto HMAC + timingSafeEqual, the DynamoDB document client (Buddy: session then user), a conditional PutItem then PutEvents (Bullseye).',
-      `Warm: both in this process, both writing their real log line to a muted stdout; dependencies stubbed at their interfaces on both sides (ours: as in the floor table below; the peer: its lookup, claim and publish), the peer's secret read once from the Secrets Manager stand-in then served from its cache. ${options.rounds} interleaved rounds of ${options.iterations} awaited invocations after ${options.warmup} warm-up ones; the ratio is the median of each round's ours/peer ratio.`,
+      `Warm: measured on ${warmNode}, Lambda's runtime, in a child process running the same TypeScript through tsx (bench/peer-warm.ts), and again in the bench's own process on Node ${process.versions.node} (informational column); the target is judged on the first. Both handlers in one process, both writing their real log line to a muted stdout; dependencies stubbed at their interfaces on both sides (ours: as in the floor table below; the peer: its lookup, claim and publish), the peer's secret read once from the Secrets Manager stand-in then served from its cache. ${options.rounds} interleaved rounds of ${options.iterations} awaited invocations after ${options.warmup} warm-up ones; the ratio is the median of each round's ours/peer ratio.`,
       `Bundle and cold: both bundled by bundleFunction (infra/constructs/function-bundle.ts); cold as in section 2 (fresh Node 22 process per sample, one signed function-URL request against the local stand-ins), ${options.coldRounds} rounds, ours and the peer in the same rounds.`,
     ],
     notes: [

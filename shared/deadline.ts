@@ -12,6 +12,9 @@ export interface DeadlineScope {
   readonly expired: boolean;
 }
 
+const DEADLINE_PASSED = Symbol('deadline passed');
+const TIMED_OUT = { ok: false, reason: 'timeout' } as const;
+
 /**
  * Runs work that must finish within `ms`: the work gets a scope whose signal it passes to the SDK or
  * fetch, and the caller gets a result value at the deadline even if the work ignores the signal.
@@ -30,20 +33,19 @@ export async function withDeadline<T>(ms: number, work: (scope: DeadlineScope) =
     },
   };
   let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<DeadlineResult<T>>((resolve) => {
+  const deadline = new Promise<typeof DEADLINE_PASSED>((resolve) => {
     timer = setTimeout(() => {
       expired = true;
       controller.abort(new Error(`deadline of ${ms} ms passed`));
-      resolve({ ok: false, reason: 'timeout' });
+      resolve(DEADLINE_PASSED);
     }, ms);
   });
-  const running = (async () => work(scope))().then(
-    (value): DeadlineResult<T> => ({ ok: true, value }),
-    // Work that failed because the deadline aborted it timed out; anything else is its own failure.
-    (error: unknown): DeadlineResult<T> => (scope.expired ? { ok: false, reason: 'timeout' } : { ok: false, reason: 'failed', error }),
-  );
   try {
-    return await Promise.race([running, deadline]);
+    const value = await Promise.race([work(scope), deadline]);
+    return value === DEADLINE_PASSED ? TIMED_OUT : { ok: true, value };
+  } catch (error) {
+    // Work that failed because the deadline aborted it timed out; anything else is its own failure.
+    return expired ? TIMED_OUT : { ok: false, reason: 'failed', error };
   } finally {
     clearTimeout(timer);
   }

@@ -16,7 +16,7 @@ import {
 import type { CandidatesResult, SecretsCache } from './secrets/cache.js';
 import { checkTimestamp, type TimestampCheck } from './signing/replay.js';
 import { signedParts, signingKey, type SignedParts } from './signing/schemes.js';
-import { verifySignature, type SignedMessage, type VerifyFailureReason } from './signing/verify.js';
+import { matchDigests, type SignedMessage, type VerifyFailureReason } from './signing/verify.js';
 
 /** What a provider's logic decided: the answer, and the outcome word the request log carries. */
 export interface Answer {
@@ -47,8 +47,6 @@ export type AlternativeMessage = (request: HttpRequest) => SignedMessage | undef
 export interface SignedHandlerOptions {
   readonly provider: ProviderDefinition;
   readonly secrets: SecretsCache;
-  /** The Secrets Manager secret id or ARN; read per request, so tests and the local server can set it late. */
-  readonly secretId?: () => string | undefined;
   /**
    * What the platform may have signed instead of the bytes as sent, tried only when those did not
    * verify (BuddyStat: the body re-serialised). Default: for query-signed providers, the query as
@@ -152,13 +150,13 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
   const env = options.env ?? process.env;
   const now = options.now ?? Date.now;
   const log = options.logger ?? defaultLogger;
-  const secretIdOf = options.secretId ?? (() => signingSecretIdFromEnv(provider.id, env));
+  // Read once, like the other settings: a function's environment is fixed for its container's life.
+  const secretId = signingSecretIdFromEnv(provider.id, env);
   const rule = provider.signature;
   const header = signatureHeader(provider, env);
   const replay = replayRuleOf(provider);
   const replayWindowSeconds = replay ? numberFromEnv(env, ENV.replayWindowSeconds, replay.windowSeconds) : 0;
   const alternativeMessage = options.alternativeSignedMessage ?? (rule.scheme === 'hmac-sha256' && rule.signs === 'query' ? reserialisedQuery : undefined);
-  const encoding = rule.scheme === 'hmac-sha256' ? rule.encoding : 'base64';
   // A request waits for Secrets Manager only when nothing usable is cached, and then only this long.
   const secretsOptions = { keys: provider.secretKeys, waitMs: secretsDeadlineMs(provider.budget) };
 
@@ -166,12 +164,12 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
   function verify(request: HttpRequest, parts: Extract<SignedParts, { ok: true }>, candidates: CandidatesResult): Verification {
     if (!candidates.ok) return candidates;
     const secrets = candidates.secrets.map((secret) => signingKey(rule, secret));
-    const { signatures, message } = parts;
-    const result = verifySignature({ message, signatures, secrets, encoding });
+    const { digests, message } = parts;
+    const result = matchDigests(message, digests, secrets);
     if (result.ok) return { ok: true, message };
     const alternative = result.reason === 'mismatch' ? alternativeMessage?.(request) : undefined;
     if (alternative === undefined) return result;
-    const viaAlternative = verifySignature({ message: alternative, signatures, secrets, encoding });
+    const viaAlternative = matchDigests(alternative, digests, secrets);
     return viaAlternative.ok ? { ok: true, message: alternative } : viaAlternative;
   }
 
@@ -188,7 +186,6 @@ export function signedHandler(options: SignedHandlerOptions, logic: ProviderLogi
 
   /** Signature, secrets, body, replay window, then the provider's logic: each step answers a bad input itself. */
   async function answer(request: HttpRequest, route: RouteDefinition): Promise<Answer> {
-    const secretId = secretIdOf();
     if (!secretId) return refusal('secret_not_configured');
     const parts = signedParts(rule, request, header);
     if (!parts.ok) return refusal(parts.reason);

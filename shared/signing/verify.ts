@@ -48,35 +48,37 @@ export function sign(secret: string, message: SignedMessage, encoding: Signature
   return hmacSha256(secret, message).toString(encoding);
 }
 
-function nonBlank(signatures: readonly string[]): string[] {
-  return signatures.filter((signature) => signature.trim().length > 0);
-}
+/** The received values decoded to digests, or why none can be one: the one place a signature's text is read. */
+export type DecodedSignatures =
+  | { readonly ok: true; readonly digests: readonly Buffer[] }
+  | { readonly ok: false; readonly reason: 'missing' | 'malformed' };
 
 /**
- * Whether the received values can be signatures at all, before any secret is needed:
- * junk is answered 401 without touching Secrets Manager.
+ * Whether the received values can be signatures at all, before any secret is needed (junk is
+ * answered 401 without touching Secrets Manager), and the digests of those that can.
  */
+export function decodeSignatures(signatures: readonly string[], encoding: SignatureEncoding): DecodedSignatures {
+  const present = signatures.filter((signature) => signature.trim().length > 0);
+  if (present.length === 0) return { ok: false, reason: 'missing' };
+  const digests = present.map((signature) => decodeSignature(signature, encoding)).filter((digest): digest is Buffer => digest !== undefined);
+  return digests.length > 0 ? { ok: true, digests } : { ok: false, reason: 'malformed' };
+}
+
 export function signatureShape(signatures: readonly string[], encoding: SignatureEncoding): 'missing' | 'malformed' | 'ok' {
-  const present = nonBlank(signatures);
-  if (present.length === 0) return 'missing';
-  return present.some((signature) => decodeSignature(signature, encoding)) ? 'ok' : 'malformed';
+  const decoded = decodeSignatures(signatures, encoding);
+  return decoded.ok ? 'ok' : decoded.reason;
 }
 
 /**
- * HMAC-SHA256 verification over bytes: constant-time comparison, several candidate secrets (rotation)
- * and several received values (a repeated header). Returns a result value and never throws.
+ * Which candidate secret signed `message` as one of `digests`: constant-time comparison, several
+ * candidates (rotation) and several received digests (a repeated header). Never throws.
  */
-export function verifySignature(input: VerifyInput): VerifyResult {
+export function matchDigests(message: SignedMessage, digests: readonly Buffer[], secrets: readonly SigningKey[]): VerifyResult {
   try {
-    const shape = signatureShape(input.signatures, input.encoding);
-    if (shape !== 'ok') return { ok: false, reason: shape };
-    if (!input.secrets.some((secret) => secret.length > 0)) return { ok: false, reason: 'no_secret' };
-    const digests = nonBlank(input.signatures)
-      .map((signature) => decodeSignature(signature, input.encoding))
-      .filter((digest): digest is Buffer => digest !== undefined);
-    const secretIndex = input.secrets.findIndex((secret) => {
+    if (!secrets.some((secret) => secret.length > 0)) return { ok: false, reason: 'no_secret' };
+    const secretIndex = secrets.findIndex((secret) => {
       if (secret.length === 0) return false;
-      const expected = hmacSha256(secret, input.message);
+      const expected = hmacSha256(secret, message);
       // Every decoded digest is 32 bytes, as is the HMAC, so timingSafeEqual cannot throw.
       return digests.some((digest) => timingSafeEqual(digest, expected));
     });
@@ -84,4 +86,10 @@ export function verifySignature(input: VerifyInput): VerifyResult {
   } catch {
     return { ok: false, reason: 'malformed' };
   }
+}
+
+/** HMAC-SHA256 verification of signature values as received. Returns a result value and never throws. */
+export function verifySignature(input: VerifyInput): VerifyResult {
+  const decoded = decodeSignatures(input.signatures, input.encoding);
+  return decoded.ok ? matchDigests(input.message, decoded.digests, input.secrets) : decoded;
 }

@@ -28,7 +28,8 @@ import {
   stubbedSecrets,
 } from './fixtures.js';
 import { peerComparison } from './peer-comparison.js';
-import { fixed, median, yieldToLoop, type SectionResult, type Table } from './support.js';
+import { fixed, median, timeAsync, yieldToLoop, type SectionResult, type Table } from './support.js';
+import { webhookReference } from './webhook-reference.js';
 
 /**
  * Section 1: the warm cost of one invocation, in-process, next to the same contracts written with
@@ -54,13 +55,6 @@ function timeSync(fn: () => unknown, iterations: number): number {
   const elapsed = Number(process.hrtime.bigint() - start);
   if (sink === Symbol.for('never')) console.log(sink); // keeps the result alive
   return elapsed / iterations;
-}
-
-/** Nanoseconds per call of an async function, each call awaited before the next (one warm container). */
-async function timeAsync(fn: () => Promise<unknown>, iterations: number): Promise<number> {
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < iterations; i++) await fn();
-  return Number(process.hrtime.bigint() - start) / iterations;
 }
 
 /**
@@ -293,6 +287,7 @@ async function measureAll(options: HandlerCostOptions): Promise<SectionResult> {
     rows,
   };
   const peer = await peerComparison(options);
+  const reference = await webhookReference(options);
   return {
     id: '1',
     title: 'Warm handler cost per invocation, and ours vs. the Powertools peer',
@@ -302,8 +297,9 @@ async function measureAll(options: HandlerCostOptions): Promise<SectionResult> {
       'Dependencies stubbed at their interfaces: InMemoryDirectory (lookups), a sink that accepts at once and a ledger that always answers "new" (webhooks: every iteration does the full forward), the secrets cache warmed once with a clock that never expires. The handler reads process.env, as deployed.',
       'Floor, same bytes, same run: one HMAC-SHA256 of the signed bytes, the signature decoded and compared with timingSafeEqual, one JSON.parse of the body (Helper: its query string through URLSearchParams, as it has no body).',
       '"no log": a logger that does nothing. "log line built": the real logger writing to a no-op sink, so only the stdout write is left out.',
+      ...reference.method,
     ],
-    tables: [peer.table, floor, await breakdown(options)],
-    notes: [...peer.notes],
+    tables: [peer.table, floor, ...(reference.table ? [reference.table] : []), await breakdown(options)],
+    notes: [...peer.notes, ...reference.notes],
   };
 }

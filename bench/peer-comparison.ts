@@ -11,7 +11,7 @@ import { LOCAL_AWS_ENV } from '../local/stand-ins/dynamodb.js';
 import { startSecretsManagerStandIn } from '../local/stand-ins/secrets-manager.js';
 import { benchBundle, coldFigures, coldRounds, eventOfKind, findNode22, signedRequest, startColdRig, type AssetSize, type ColdTarget } from './cold-start.js';
 import { BENCH_NOW_MS, BENCH_PROFILE, SECRET_ID, SECRET_VALUES, createHandler, eventOf, platformRequest, stubbedSecrets } from './fixtures.js';
-import { fixed, kib, median, verdict, yieldToLoop, type Table } from './support.js';
+import { fixed, interleavedRounds, kib, verdict, type Table } from './support.js';
 
 /**
  * Section 1's peer: our Buddy and Bullseye handlers next to the same contracts written the way AWS
@@ -64,12 +64,6 @@ async function muted<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-async function timeAsync(fn: () => Promise<unknown>, iterations: number): Promise<number> {
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < iterations; i++) await fn();
-  return Number(process.hrtime.bigint() - start) / iterations;
-}
-
 export interface Warm {
   readonly oursNs: number;
   readonly peerNs: number;
@@ -79,23 +73,8 @@ export interface Warm {
 
 /** Interleaved rounds, order reversed every other round; the ratio is the median of each round's own. */
 async function warmPair(ours: () => Promise<unknown>, peer: () => Promise<unknown>, options: PeerOptions): Promise<Pick<Warm, 'oursNs' | 'peerNs' | 'ratio'>> {
-  return muted(async () => {
-    await timeAsync(ours, options.warmup);
-    await timeAsync(peer, options.warmup);
-    const oursNs: number[] = [];
-    const peerNs: number[] = [];
-    for (let round = 0; round < options.rounds; round++) {
-      if (round % 2 === 0) {
-        oursNs.push(await timeAsync(ours, options.iterations));
-        peerNs.push(await timeAsync(peer, options.iterations));
-      } else {
-        peerNs.push(await timeAsync(peer, options.iterations));
-        oursNs.push(await timeAsync(ours, options.iterations));
-      }
-      await yieldToLoop();
-    }
-    return { oursNs: median(oursNs), peerNs: median(peerNs), ratio: median(oursNs.map((ns, i) => ns / peerNs[i]!)) };
-  });
+  const { aNs, bNs, ratio } = await muted(() => interleavedRounds(ours, peer, options));
+  return { oursNs: aNs, peerNs: bNs, ratio };
 }
 
 /**

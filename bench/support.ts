@@ -83,6 +83,44 @@ export function yieldToLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** Nanoseconds per call of an async function, each call awaited before the next (one warm container). */
+export async function timeAsync(fn: () => Promise<unknown>, iterations: number): Promise<number> {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) await fn();
+  return Number(process.hrtime.bigint() - start) / iterations;
+}
+
+export interface RoundOptions {
+  /** Awaited calls per measured round. */
+  readonly iterations: number;
+  readonly rounds: number;
+  /** Calls of each before the first round. */
+  readonly warmup: number;
+}
+
+/**
+ * `a` and `b` timed in interleaved rounds, the order reversed every other round: this machine's speed
+ * drifts within seconds, so the ratio is the median of each round's own a/b, taken where both ran
+ * on the same machine state. Times are the median round's, in ns per call.
+ */
+export async function interleavedRounds(a: () => Promise<unknown>, b: () => Promise<unknown>, options: RoundOptions): Promise<{ aNs: number; bNs: number; ratio: number }> {
+  await timeAsync(a, options.warmup);
+  await timeAsync(b, options.warmup);
+  const aNs: number[] = [];
+  const bNs: number[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    if (round % 2 === 0) {
+      aNs.push(await timeAsync(a, options.iterations));
+      bNs.push(await timeAsync(b, options.iterations));
+    } else {
+      bNs.push(await timeAsync(b, options.iterations));
+      aNs.push(await timeAsync(a, options.iterations));
+    }
+    await yieldToLoop();
+  }
+  return { aNs: median(aNs), bNs: median(bNs), ratio: median(aNs.map((ns, i) => ns / bNs[i]!)) };
+}
+
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message.split('\n')[0]! : String(error);
 }

@@ -51,6 +51,11 @@ export interface LocalStackOptions {
   readonly logSink?: (line: string) => void;
   /** Where printed lines go when not quiet. */
   readonly print?: (line: string) => void;
+  /**
+   * The DynamoDB endpoint the handlers reach, given dynalite's: a test puts a wire-level stand-in
+   * between them (test/support/dynamodb-relay.ts). Default: dynalite's own.
+   */
+  readonly dynamoDbEndpoint?: (dynalite: string) => Promise<string>;
 }
 
 export type { SecretsManagerStandIn };
@@ -248,6 +253,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
     });
     cleanups.push(() => secretsManager.close());
+    const handlersDynamoDb = options.dynamoDbEndpoint ? await options.dynamoDbEndpoint(dynamo.endpoint) : dynamo.endpoint;
 
     cleanups.push(
       setEnv({
@@ -257,7 +263,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         AWS_PROFILE: undefined,
         AWS_ENDPOINT_URL: undefined,
         AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: undefined,
-        AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: handlersDynamoDb,
         AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
         AWS_ENDPOINT_URL_S3: s3.endpoint,
         ...Object.fromEntries(PROVIDER_IDS.map((id) => [`${ENV.signingSecretId}_${id.toUpperCase()}`, localSecretId(id)])),

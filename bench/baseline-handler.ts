@@ -10,12 +10,20 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
  */
 const client = new SecretsManagerClient({});
 
-export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+/** Fetches the secret and checks the request's signature: the baseline's whole work, also the first step of bench/baseline-calls.ts. */
+export async function verifies(event: APIGatewayProxyEventV2): Promise<boolean> {
   const secret = await client.send(new GetSecretValueCommand({ SecretId: process.env.SIGNING_SECRET_ID }));
   const key = (JSON.parse(secret.SecretString ?? '{}') as { signingSecret?: string }).signingSecret ?? '';
   const body = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
   const expected = createHmac('sha256', key).update(body).digest();
   const received = Buffer.from(event.headers['x-talki-signature'] ?? '', 'hex');
-  const valid = received.length === expected.length && timingSafeEqual(received, expected);
+  return received.length === expected.length && timingSafeEqual(received, expected);
+}
+
+export function answer(valid: boolean): APIGatewayProxyStructuredResultV2 {
   return { statusCode: valid ? 200 : 401, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ valid }) };
+}
+
+export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  return answer(await verifies(event));
 }

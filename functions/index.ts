@@ -1,6 +1,7 @@
-import { defaultWebhookDeps, lazyDirectory, type LookupDeps, type WebhookDeps } from '../shared/deps.js';
+import { lazyDirectory, type LookupDeps, type WebhookDeps } from '../shared/deps.js';
 import type { LambdaHttpHandler } from '../shared/handler.js';
 import { PROVIDERS, type ProviderId } from '../shared/providers.js';
+import { defaultWebhookDeps } from '../shared/webhook.js';
 import { createBuddyHandler } from './buddy/handler.js';
 import { createBuddyStatHandler } from './buddystat/handler.js';
 import { createBullseyeHandler } from './bullseye/handler.js';

@@ -2,7 +2,6 @@ import { lazy } from './config.js';
 import { directoryFromEnv } from './customers/from-env.js';
 import type { CustomerDirectory } from './customers/profile.js';
 import type { DeliveryLedger, EventSink } from './events/event.js';
-import { deliveryLedgerFromEnv, deliveryStoreFromEnv, eventSinkFromEnv } from './events/from-env.js';
 import type { DeliveryStore } from './events/store.js';
 import type { Logger } from './log.js';
 import { secretsCacheFromEnv, type SecretsCache } from './secrets/cache.js';
@@ -19,6 +18,7 @@ export interface LookupDeps extends CommonDeps {
   readonly directory: CustomerDirectory;
 }
 
+/** Built from the environment by defaultWebhookDeps in shared/webhook.ts, so a lookup's bundle carries none of these clients (nor the S3 client's chunk). */
 export interface WebhookDeps extends CommonDeps {
   readonly sink: EventSink;
   readonly ledger: DeliveryLedger;
@@ -38,27 +38,4 @@ export function lazyDirectory(env: NodeJS.ProcessEnv): CustomerDirectory {
 
 export function defaultLookupDeps(env: NodeJS.ProcessEnv = process.env): LookupDeps {
   return { secrets: secretsCacheFromEnv(env), directory: lazyDirectory(env), env };
-}
-
-export function defaultWebhookDeps(env: NodeJS.ProcessEnv = process.env): WebhookDeps {
-  const sink = lazy(() => eventSinkFromEnv(env));
-  const ledger = lazy(() => deliveryLedgerFromEnv(env));
-  const store = lazy(() => deliveryStoreFromEnv(env));
-  return {
-    secrets: secretsCacheFromEnv(env),
-    sink: { publish: (entry, options) => sink().publish(entry, options) },
-    ledger: {
-      claim: (key, options) => ledger().claim(key, options),
-      complete: (key, options) => ledger().complete(key, options),
-      release: (key, options) => ledger().release(key, options),
-    },
-    store: {
-      putClaim: (event, options) => store().putClaim(event, options),
-      park: (parked, options) => store().park(parked, options),
-      listParked: (filter, options) => store().listParked(filter, options),
-      readParked: (key, options) => store().readParked(key, options),
-      deleteParked: (key, options) => store().deleteParked(key, options),
-    },
-    env,
-  };
 }

@@ -1,12 +1,15 @@
+import { lazy } from './config.js';
 import type { WebhookDeps } from './deps.js';
 import { withDeadline } from './deadline.js';
 import type { DeliveryMetadata, WebhookEvent } from './events/event.js';
+import { deliveryLedgerFromEnv, deliveryStoreFromEnv, eventSinkFromEnv } from './events/from-env.js';
 import { dedupeKeyFor, forwardOnce, type ForwardOptions, type ForwardResult } from './events/forward.js';
 import { parkedDelivery } from './events/store.js';
 import type { Answer, VerifiedRequest } from './handler.js';
 import { jsonResponse, unavailableResponse } from './http/response.js';
 import { loggable } from './log-value.js';
 import { describeError, logger as defaultLogger } from './log.js';
+import { secretsCacheFromEnv } from './secrets/cache.js';
 
 export interface WebhookClassification {
   /** The platform's event type, in full (the bus's DetailType is a sanitised cut of it). */
@@ -15,6 +18,30 @@ export interface WebhookClassification {
   readonly unknownType: boolean;
   /** The platform's own delivery id, where its doc names one (Standard Webhooks' `webhook-id`): the de-duplication key then. */
   readonly deliveryId?: string;
+}
+
+/** A webhook function's dependencies from the environment, each client built on first use. */
+export function defaultWebhookDeps(env: NodeJS.ProcessEnv = process.env): WebhookDeps {
+  const sink = lazy(() => eventSinkFromEnv(env));
+  const ledger = lazy(() => deliveryLedgerFromEnv(env));
+  const store = lazy(() => deliveryStoreFromEnv(env));
+  return {
+    secrets: secretsCacheFromEnv(env),
+    sink: { publish: (entry, options) => sink().publish(entry, options) },
+    ledger: {
+      claim: (key, options) => ledger().claim(key, options),
+      complete: (key, options) => ledger().complete(key, options),
+      release: (key, options) => ledger().release(key, options),
+    },
+    store: {
+      putClaim: (event, options) => store().putClaim(event, options),
+      park: (parked, options) => store().park(parked, options),
+      listParked: (filter, options) => store().listParked(filter, options),
+      readParked: (key, options) => store().readParked(key, options),
+      deleteParked: (key, options) => store().deleteParked(key, options),
+    },
+    env,
+  };
 }
 
 /**

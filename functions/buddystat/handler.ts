@@ -1,7 +1,7 @@
-import { defaultWebhookDeps, type WebhookDeps } from '../../shared/deps.js';
+import type { WebhookDeps } from '../../shared/deps.js';
 import { errorResponse, signedHandler, type LambdaHttpHandler } from '../../shared/handler.js';
 import { PROVIDERS } from '../../shared/providers.js';
-import { forwardWebhook } from '../../shared/webhook.js';
+import { defaultWebhookDeps, forwardWebhook } from '../../shared/webhook.js';
 import { buddyStatAlternativeMessage, classifyBuddyStatEvent } from './contract.js';
 
 /**

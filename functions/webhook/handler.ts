@@ -1,10 +1,10 @@
 import { ENV } from '../../shared/config.js';
 import { isJsonObject } from '../../shared/contract.js';
-import { defaultWebhookDeps, type WebhookDeps } from '../../shared/deps.js';
+import type { WebhookDeps } from '../../shared/deps.js';
 import { errorResponse, signedHandler, unavailableResponse, type LambdaHttpHandler } from '../../shared/handler.js';
 import { logger } from '../../shared/log.js';
 import { providerById, type GenericWebhookEvents, type ProviderDefinition } from '../../shared/providers.js';
-import { forwardWebhook, stringField } from '../../shared/webhook.js';
+import { defaultWebhookDeps, forwardWebhook, stringField } from '../../shared/webhook.js';
 
 /**
  * Any webhook sender whose registry entry says how to read its events (`genericWebhook`): verified

@@ -15,9 +15,12 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const LAMBDA_RUNTIME = Runtime.NODEJS_22_X;
 export const LAMBDA_ARCHITECTURE = Architecture.ARM_64;
 
-/** The bundle's file name inside the asset; the Lambda handler is `index.handler`. */
+/** The bundle's entry file inside the asset; the Lambda handler is `index.handler`. */
 export const BUNDLE_FILE = 'index.mjs';
 export const LAMBDA_HANDLER = 'index.handler';
+
+/** Where code loaded only on demand goes inside the asset (code splitting; see bundleOptions). */
+export const CHUNKS_DIR = 'chunks';
 
 /**
  * A provider's handler file, which exports `handler`: `functions/<id>/handler.ts`, or for a webhook
@@ -53,8 +56,9 @@ export const requireBuiltins: Plugin = {
 };
 
 /**
- * How every function is bundled, for `cdk synth` and for the benchmark alike: one minified ESM file
- * with a source map beside it, built by the esbuild in node_modules (never Docker).
+ * How every function is bundled, for `cdk synth` and for the benchmark alike: a minified ESM entry
+ * (index.mjs) with its chunks under chunks/, each with a source map beside it, built by the esbuild
+ * in node_modules (never Docker).
  *
  * - The AWS SDK clients are bundled rather than taken from the runtime: the code is tested against
  *   the SDK version in package-lock.json, and bundling pins that version in what runs (docs/deploy.md,
@@ -64,11 +68,21 @@ export const requireBuiltins: Plugin = {
  *   (docs/deploy.md, "Bundling"), as parsing it costs every cold start.
  * - ES module builds of dependencies are preferred (the SDK ships both): smaller, tree-shakeable.
  * - node:http and node:https are loaded with `require` (requireBuiltins, above).
+ * - Code splitting: what the code loads with `import()` (the S3 client, which only a claim check or
+ *   parking needs; the SDK's credential providers other than the environment's) goes to chunks that
+ *   Node reads only when they are first needed, not on every cold start. Code shared by the entry and
+ *   a chunk goes to chunks the entry imports. Chunk names carry a hash of their content, so the same
+ *   source gives the same files (and the same asset hash).
  */
 export function bundleOptions(entry: string, outdir: string): BuildOptions {
   return {
     entryPoints: [entry],
-    outfile: join(outdir, BUNDLE_FILE),
+    outdir,
+    // index.mjs (BUNDLE_FILE): the entry's name and the .mjs extension.
+    entryNames: 'index',
+    outExtension: { '.js': '.mjs' },
+    splitting: true,
+    chunkNames: `${CHUNKS_DIR}/[name]-[hash]`,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -83,7 +97,7 @@ export function bundleOptions(entry: string, outdir: string): BuildOptions {
   };
 }
 
-/** Bundles `entry` into `outdir/index.mjs` (+ `.map`). The stack and the benchmark both call this. */
+/** Bundles `entry` into `outdir/index.mjs` and `outdir/chunks/` (+ `.map` each). The stack and the benchmark both call this. */
 export function bundleFunction(entry: string, outdir: string, extra: Pick<BuildOptions, 'metafile' | 'write'> = {}): Promise<BuildResult> {
   return build({ ...bundleOptions(entry, outdir), ...extra });
 }

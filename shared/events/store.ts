@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { sdkClientConfig } from '../aws/client-config.js';
 import type { SignedMessage } from '../signing/verify.js';
 import type { ClaimPointer } from './entry.js';
@@ -119,42 +119,48 @@ export interface S3DeliveryStoreOptions {
   readonly client?: S3Client;
 }
 
+type S3Module = typeof import('./s3-commands.js');
+
 /** The delivery bucket through the S3 API (s3rver in `npm start` and the tests, S3 when deployed). */
 export class S3DeliveryStore implements DeliveryStore {
   readonly bucket: string;
-  private readonly client: S3Client;
+  private readonly given?: S3Client;
+  private connection?: Promise<{ readonly s3: S3Module; readonly client: S3Client }>;
 
   constructor(options: S3DeliveryStoreOptions) {
     this.bucket = options.bucket;
-    this.client = options.client ?? new S3Client(sdkClientConfig(3_000));
+    this.given = options.client;
+  }
+
+  /** The S3 module and client, on the first call that needs them. */
+  private s3(): Promise<{ readonly s3: S3Module; readonly client: S3Client }> {
+    // Loaded here, not at import: a small delivery never touches the bucket, so a cold start need not load the S3 client.
+    return (this.connection ??= import('./s3-commands.js').then((s3) => ({ s3, client: this.given ?? new s3.S3Client(sdkClientConfig(3_000)) })));
   }
 
   async putClaim(event: WebhookEvent, options: PublishOptions = {}): Promise<ClaimPointer> {
+    const { s3, client } = await this.s3();
     const bytes = bytesOf(event.body);
     const key = claimKey(event.provider, event.delivery.dedupeKey);
-    await this.client.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentType: 'application/json' }),
-      { abortSignal: options.signal },
-    );
+    await client.send(new s3.PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentType: 'application/json' }), { abortSignal: options.signal });
     return { bucket: this.bucket, key, size: bytes.length, sha256: hash('sha256', bytes, 'hex') };
   }
 
   async park(parked: ParkedDelivery, options: PublishOptions = {}): Promise<string> {
+    const { s3, client } = await this.s3();
     const key = parkedKey(parked.provider, parked.delivery.dedupeKey);
-    await this.client.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: JSON.stringify(parked), ContentType: 'application/json' }),
-      { abortSignal: options.signal },
-    );
+    await client.send(new s3.PutObjectCommand({ Bucket: this.bucket, Key: key, Body: JSON.stringify(parked), ContentType: 'application/json' }), { abortSignal: options.signal });
     return key;
   }
 
   async listParked(filter: ParkedFilter = {}, options: PublishOptions = {}): Promise<ParkedObject[]> {
+    const { s3, client } = await this.s3();
     const prefix = `${DELIVERY_PREFIXES.parked}${filter.provider ? `${filter.provider}/` : ''}`;
     const found: ParkedObject[] = [];
     let token: string | undefined;
     do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
+      const page = await client.send(
+        new s3.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
         { abortSignal: options.signal },
       );
       for (const object of page.Contents ?? []) {
@@ -169,13 +175,15 @@ export class S3DeliveryStore implements DeliveryStore {
   }
 
   async readParked(key: string, options: PublishOptions = {}): Promise<ParkedDelivery | undefined> {
-    const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: options.signal });
+    const { s3, client } = await this.s3();
+    const object = await client.send(new s3.GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: options.signal });
     const text = await object.Body?.transformToString('utf-8');
     return text === undefined ? undefined : parseParked(text);
   }
 
   async deleteParked(key: string, options: PublishOptions = {}): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: options.signal });
+    const { s3, client } = await this.s3();
+    await client.send(new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: options.signal });
   }
 }
 

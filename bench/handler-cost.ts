@@ -11,7 +11,7 @@ import { signatureValues } from '../shared/signing/schemes.js';
 import { parseHttpEvent } from '../shared/http/request.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { PROVIDER_IDS, PROVIDERS, type ProviderId } from '../shared/providers.js';
-import { signatureShape, verifySignature } from '../shared/signing/verify.js';
+import { decodeSignatures, matchDigests } from '../shared/signing/verify.js';
 import type { PlatformRequest } from '../local/platform-requests.js';
 import {
   BENCH_NOW_MS,
@@ -190,7 +190,7 @@ async function breakdown(options: HandlerCostOptions): Promise<Table> {
   const parsed = parseHttpEvent(event, definition.maxBodyBytes);
   if (!parsed.ok) throw new Error('bench: the Buddy event does not parse');
   const httpRequest = parsed.request;
-  const signatures = [signatureOf(provider, request)];
+  const digests = [Buffer.from(signatureOf(provider, request), 'hex')];
   const secret = secretFor(provider);
   const directory = new InMemoryDirectory([BENCH_PROFILE]);
   const sessionId = BENCH_PROFILE.sessionIds![0]!;
@@ -210,9 +210,9 @@ async function breakdown(options: HandlerCostOptions): Promise<Table> {
     { label: 'full Buddy handler (no log)', measure: async_(() => full(event)) },
     { label: 'pipeline only: signedHandler answering a constant (no log)', measure: async_(() => pipeline(event)) },
     { label: 'parseHttpEvent (HTTP API v2 event -> request)', measure: sync(() => parseHttpEvent(event, definition.maxBodyBytes)) },
-    { label: 'signature header read + shape check', measure: sync(() => signatureShape(signatureValues(httpRequest, definition.signature.header, undefined), 'hex')) },
+    { label: 'signature header read + decoded', measure: sync(() => decodeSignatures(signatureValues(httpRequest, definition.signature.header, undefined), 'hex')) },
     { label: 'secrets cache lookup, warm (candidates)', measure: async_(() => secrets.candidates(SECRET_ID, 'signingSecret')) },
-    { label: 'verifySignature, one secret', measure: sync(() => verifySignature({ message: httpRequest.rawBody, signatures, secrets: [secret], encoding: 'hex' })) },
+    { label: 'matchDigests, one secret', measure: sync(() => matchDigests(httpRequest.rawBody, digests, [secret])) },
     { label: 'in-memory lookup awaited', measure: async_(() => directory.findBySessionId(sessionId)) },
     { label: 'same lookup inside withDeadline (timer armed only if it waits; signal made on first read)', measure: async_(() => withDeadline(1_500, (scope) => directory.findBySessionId(sessionId, scope))) },
     {

@@ -15,16 +15,6 @@ export type VerifyResult =
     }
   | { readonly ok: false; readonly reason: VerifyFailureReason };
 
-export interface VerifyInput {
-  /** The bytes the platform signed. */
-  readonly message: SignedMessage;
-  /** Signature values as received (several when a header was repeated). */
-  readonly signatures: readonly string[];
-  /** Candidate secrets, current first; an empty one keeps its place but verifies nothing. */
-  readonly secrets: readonly SigningKey[];
-  readonly encoding: SignatureEncoding;
-}
-
 /** A 32-byte HMAC-SHA256 digest as text: 64 hex digits, or 43 base64 characters (either alphabet) and optional padding. */
 const DIGEST_SHAPE: Record<SignatureEncoding, RegExp> = {
   hex: /^[0-9a-fA-F]{64}$/,
@@ -64,14 +54,10 @@ export function decodeSignatures(signatures: readonly string[], encoding: Signat
   return digests.length > 0 ? { ok: true, digests } : { ok: false, reason: 'malformed' };
 }
 
-export function signatureShape(signatures: readonly string[], encoding: SignatureEncoding): 'missing' | 'malformed' | 'ok' {
-  const decoded = decodeSignatures(signatures, encoding);
-  return decoded.ok ? 'ok' : decoded.reason;
-}
-
 /**
  * Which candidate secret signed `message` as one of `digests`: constant-time comparison, several
- * candidates (rotation) and several received digests (a repeated header). Never throws.
+ * candidates (rotation, current first; an empty one keeps its place but verifies nothing) and
+ * several received digests (a repeated header). Never throws.
  */
 export function matchDigests(message: SignedMessage, digests: readonly Buffer[], secrets: readonly SigningKey[]): VerifyResult {
   try {
@@ -88,8 +74,3 @@ export function matchDigests(message: SignedMessage, digests: readonly Buffer[],
   }
 }
 
-/** HMAC-SHA256 verification of signature values as received. Returns a result value and never throws. */
-export function verifySignature(input: VerifyInput): VerifyResult {
-  const decoded = decodeSignatures(input.signatures, input.encoding);
-  return decoded.ok ? matchDigests(input.message, decoded.digests, input.secrets) : decoded;
-}

@@ -15,7 +15,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { startSecretsManagerStandIn, type SecretsManagerStandIn } from '../../local/stand-ins/secrets-manager.js';
 import { createLogger } from '../../shared/log.js';
 import { defaultSecretsManagerClient, SECRETS_DEFAULTS, SECRETS_MANAGER_REQUEST_TIMEOUT_MS, SECRETS_MANAGER_RETRY, SecretsCache } from '../../shared/secrets/cache.js';
-import { sign, verifySignature } from '../../shared/signing/verify.js';
+import { sign } from '../../shared/signing/verify.js';
+import { verifySignature } from '../support/verify-signature.js';
 import { manualClock } from '../support/secrets-manager.js';
 
 /**

@@ -214,9 +214,9 @@ async function breakdown(options: HandlerCostOptions): Promise<Table> {
     { label: 'secrets cache lookup, warm (candidates)', measure: async_(() => secrets.candidates(SECRET_ID, 'signingSecret')) },
     { label: 'matchDigests, one secret', measure: sync(() => matchDigests(httpRequest.rawBody, digests, [secret])) },
     { label: 'in-memory lookup awaited', measure: async_(() => directory.findBySessionId(sessionId)) },
-    { label: 'same lookup inside withDeadline (timer armed only if it waits; signal made on first read)', measure: async_(() => withDeadline(1_500, (scope) => directory.findBySessionId(sessionId, scope))) },
+    { label: 'same lookup inside withDeadline (timer armed and cleared; the lookup reads the signal)', measure: async_(() => withDeadline(1_500, (scope) => directory.findBySessionId(sessionId, scope))) },
     {
-      label: 'withDeadline around work that waits a tick (timer armed and cleared)',
+      label: 'the same, the work waiting one tick first',
       measure: async_(() =>
         withDeadline(1_500, async (scope) => {
           await null;

@@ -21,21 +21,15 @@ const TIMED_OUT = { ok: false, reason: 'timeout' } as const;
  */
 export async function withDeadline<T>(ms: number, work: (scope: DeadlineScope) => Promise<T>): Promise<DeadlineResult<T>> {
   const controller = new AbortController();
-  let expired = false;
-  // Getters: Node builds a controller's AbortSignal on its first read, and work that never reads it
-  // (a cache hit, an in-memory answer) need not pay for one.
   const scope: DeadlineScope = {
-    get signal() {
-      return controller.signal;
-    },
+    signal: controller.signal,
     get expired() {
-      return expired;
+      return controller.signal.aborted;
     },
   };
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<typeof DEADLINE_PASSED>((resolve) => {
     timer = setTimeout(() => {
-      expired = true;
       controller.abort(new Error(`deadline of ${ms} ms passed`));
       resolve(DEADLINE_PASSED);
     }, ms);
@@ -45,7 +39,7 @@ export async function withDeadline<T>(ms: number, work: (scope: DeadlineScope) =
     return value === DEADLINE_PASSED ? TIMED_OUT : { ok: true, value };
   } catch (error) {
     // Work that failed because the deadline aborted it timed out; anything else is its own failure.
-    return expired ? TIMED_OUT : { ok: false, reason: 'failed', error };
+    return scope.expired ? TIMED_OUT : { ok: false, reason: 'failed', error };
   } finally {
     clearTimeout(timer);
   }

@@ -73,4 +73,3 @@ export function matchDigests(message: SignedMessage, digests: readonly Buffer[],
     return { ok: false, reason: 'malformed' };
   }
 }
-
